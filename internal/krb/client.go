@@ -472,9 +472,9 @@ func (c *Client) asExchange(ctx context.Context) (*cred, error) {
 				return nil, fmt.Errorf("negotiate: kerberos: bad PREAUTH_REQUIRED e-data from KDC: %w", gss.ErrMalformedToken)
 			}
 		}
-		pa, err := c.encTimestamp(hints)
-		if err != nil {
-			return nil, err
+		pa, perr := c.encTimestamp(hints)
+		if perr != nil {
+			return nil, perr
 		}
 		req.PAData = append(req.PAData, pa)
 		if b, err = req.Marshal(); err != nil {
