@@ -1,0 +1,133 @@
+package negotiate
+
+import (
+	"crypto/tls"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// poolKey says which requests may share an authenticated connection: the
+// same origin, reached the same way, for the same identity. A connection
+// authenticated as one identity is never used for another (FIELD-NOTES:
+// mod_auth_gssapi binds one context to a TCP connection for every location).
+type poolKey struct {
+	origin   string // scheme://host:port, lower-cased
+	identity string
+}
+
+// An authConn is a dedicated HTTP/1.1 connection that completed a handshake.
+type authConn struct {
+	cc  *http.ClientConn
+	key poolKey
+	// persistent reports that the server keeps the connection authenticated
+	// (NTLM always; Negotiate when the server said "Persistent-Auth: true"
+	// or SPNEGO chose NTLM), so later requests go without a token.
+	persistent bool
+	scheme     Scheme
+	// tls is the state of the TLS connection, nil for plain HTTP.
+	tls  *tls.ConnectionState
+	idle *time.Timer
+}
+
+// connPool keeps idle authenticated connections. A connection is either in
+// the pool (idle) or owned by exactly one request; it goes back when that
+// request's response body has been read to the end or closed.
+type connPool struct {
+	mu     sync.Mutex
+	idle   map[poolKey][]*authConn
+	opened int // connections dialled, for tests
+}
+
+// get takes an idle connection for key, most recently used first, dropping
+// any the server has closed meanwhile.
+func (p *connPool) get(key poolKey) *authConn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.idle[key]
+	for len(list) > 0 {
+		ac := list[len(list)-1]
+		list = list[:len(list)-1]
+		if ac.idle != nil {
+			ac.idle.Stop()
+		}
+		if ac.cc.Err() == nil {
+			p.setList(key, list)
+			return ac
+		}
+		ac.cc.Close()
+	}
+	p.setList(key, list)
+	return nil
+}
+
+func (p *connPool) setList(key poolKey, list []*authConn) {
+	if len(list) == 0 {
+		delete(p.idle, key)
+		return
+	}
+	p.idle[key] = list
+}
+
+// put returns ac to the pool, or closes it when the pool for its key is full
+// or the connection is unusable. An idle connection closes itself after
+// timeout.
+func (p *connPool) put(ac *authConn, maxIdle int, timeout time.Duration) {
+	if ac.cc.Err() != nil {
+		ac.cc.Close()
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idle == nil {
+		p.idle = make(map[poolKey][]*authConn)
+	}
+	if len(p.idle[ac.key]) >= maxIdle {
+		ac.cc.Close()
+		return
+	}
+	p.idle[ac.key] = append(p.idle[ac.key], ac)
+	if timeout > 0 {
+		ac.idle = time.AfterFunc(timeout, func() { p.remove(ac) })
+	}
+}
+
+// remove closes ac if it is still idle in the pool.
+func (p *connPool) remove(ac *authConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	list := p.idle[ac.key]
+	for i, c := range list {
+		if c == ac {
+			p.setList(ac.key, append(list[:i:i], list[i+1:]...))
+			ac.cc.Close()
+			return
+		}
+	}
+}
+
+// closeIdle closes every idle connection.
+func (p *connPool) closeIdle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for key, list := range p.idle {
+		for _, ac := range list {
+			if ac.idle != nil {
+				ac.idle.Stop()
+			}
+			ac.cc.Close()
+		}
+		delete(p.idle, key)
+	}
+}
+
+// countIdle reports the number of idle connections, for tests.
+func (p *connPool) countIdle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, list := range p.idle {
+		n += len(list)
+	}
+	return n
+}

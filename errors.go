@@ -1,0 +1,144 @@
+package negotiate
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/negotiate-go/negotiate/internal/gss"
+)
+
+// Errors callers branch on with errors.Is. An error from this package never
+// contains a token, a password, a key or a ticket.
+var (
+	// ErrMalformedChallenge: a WWW-Authenticate or Proxy-Authenticate field
+	// does not follow RFC 7235.
+	ErrMalformedChallenge = errors.New("negotiate: malformed challenge")
+	// ErrMalformedToken: a token from the server could not be decoded.
+	ErrMalformedToken = gss.ErrMalformedToken
+	// ErrNoCredentials: the server asked for authentication and no
+	// credentials fit (none configured, no ticket cache, no keytab).
+	ErrNoCredentials = gss.ErrNoCredentials
+	// ErrHostNotAllowed: the credential policy does not allow sending
+	// credentials to the host (for instance after a redirect to another host).
+	ErrHostNotAllowed = errors.New("negotiate: credentials not allowed for host")
+	// ErrRejected: the server (or the KDC) rejected the credentials.
+	ErrRejected = gss.ErrRejected
+	// ErrMutualAuth: the server did not prove its identity as mutual
+	// authentication requires.
+	ErrMutualAuth = gss.ErrMutualAuth
+	// ErrBodyNotReplayable: the request body was needed on another leg but
+	// could not be sent again (no GetBody, larger than MaxBodyBuffer, and
+	// already consumed).
+	ErrBodyNotReplayable = errors.New("negotiate: request body cannot be replayed")
+	// ErrTooManyLegs: the handshake did not complete within the leg limit
+	// (a server that answers 401 forever, say).
+	ErrTooManyLegs = errors.New("negotiate: too many authentication legs")
+	// ErrConnectionLost: the server closed the connection during the
+	// handshake, and the one restart allowed on a new connection failed too.
+	ErrConnectionLost = errors.New("negotiate: connection lost during the handshake")
+	// ErrUnsupportedScheme: the server asked for authentication only in
+	// schemes this Transport does not speak or may not use.
+	ErrUnsupportedScheme = errors.New("negotiate: no usable authentication scheme offered")
+	// ErrClockSkew: client and KDC or server clocks differ too much.
+	ErrClockSkew = gss.ErrClockSkew
+	// ErrUnknownPrincipal: the KDC does not know the client or the service
+	// principal (usually a wrong SPN).
+	ErrUnknownPrincipal = gss.ErrUnknownPrincipal
+	// ErrCredentialsExpired: password, ticket or cache expired.
+	ErrCredentialsExpired = gss.ErrCredentialsExpired
+	// ErrKDCUnreachable: no KDC of the realm answered.
+	ErrKDCUnreachable = gss.ErrKDCUnreachable
+	// ErrNoSPN: no service principal name fits the host (an IP literal) and
+	// none was configured.
+	ErrNoSPN = gss.ErrNoSPN
+)
+
+// An AuthError describes an authentication that did not succeed: where it
+// failed and why. It wraps the cause, so errors.Is works with the Err*
+// values above.
+//
+// RoundTrip returns an *AuthError as its error when it cannot give the caller
+// a response (a malformed challenge, a body it cannot replay, a failed mutual
+// authentication). When the server's last answer is a response the caller
+// should see (a final 401), RoundTrip returns that response and a nil error,
+// and [ResponseError] returns the *AuthError.
+type AuthError struct {
+	// Scheme is the authentication scheme in use ("Negotiate", "NTLM",
+	// "Basic"), or "" if none was chosen.
+	Scheme string
+	// Host is the host (host:port) that challenged.
+	Host string
+	// Proxy reports whether the challenge came from a proxy (407).
+	Proxy bool
+	// Leg is the 1-based leg of the handshake on which authentication
+	// failed; 0 if it failed before the first authenticated leg.
+	Leg int
+	// Op says what was being done: "choose scheme", "acquire credentials",
+	// "initialize context", "send", "read challenge", "verify server".
+	Op string
+	// StatusCode is the status of the server's last response, or 0.
+	StatusCode int
+	// Response is the server's last response, when RoundTrip returned an
+	// error instead of it; its Body is already closed. Nil otherwise.
+	Response *http.Response
+	// Err is the cause.
+	Err error
+}
+
+func (e *AuthError) Error() string {
+	var b strings.Builder
+	b.WriteString("negotiate: ")
+	if e.Scheme != "" {
+		b.WriteString(e.Scheme)
+		b.WriteByte(' ')
+	}
+	if e.Proxy {
+		b.WriteString("proxy ")
+	}
+	b.WriteString("authentication")
+	if e.Host != "" {
+		b.WriteString(" to ")
+		b.WriteString(e.Host)
+	}
+	if e.Leg > 0 {
+		fmt.Fprintf(&b, ", leg %d", e.Leg)
+	}
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, " (status %d)", e.StatusCode)
+	}
+	if e.Op != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Op)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.Err.Error(), "negotiate: "))
+	}
+	return b.String()
+}
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// failureKey keys the *failureBox in the context of every request the
+// Transport sends, so that ResponseError can find it from resp.Request.
+type failureKey struct{}
+
+type failureBox struct{ err *AuthError }
+
+// ResponseError returns why authentication did not succeed for resp, a
+// response returned by a [Transport] (directly or through an http.Client),
+// or nil if it succeeded or was not needed. The result is an *AuthError; use
+// errors.Is with the Err* values to branch on the cause, for example
+// ErrRejected for a server that rejected the credentials.
+func ResponseError(resp *http.Response) error {
+	if resp == nil || resp.Request == nil {
+		return nil
+	}
+	box, _ := resp.Request.Context().Value(failureKey{}).(*failureBox)
+	if box == nil || box.err == nil {
+		return nil
+	}
+	return box.err
+}

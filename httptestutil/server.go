@@ -1,0 +1,278 @@
+package httptestutil
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf16"
+
+	"github.com/negotiate-go/negotiate/internal/ntlmacceptor"
+	"golang.org/x/crypto/md4"
+)
+
+// Config configures a Server. The zero value offers Negotiate and NTLM and
+// knows no users.
+type Config struct {
+	// Users maps user names to passwords. A name may be `DOMAIN\user`,
+	// which then matches only that domain, or a bare user, which matches
+	// any domain. Names are case-insensitive, as Windows treats them.
+	Users map[string]string
+
+	// Domain is the server's NetBIOS domain, sent in the NTLM CHALLENGE;
+	// "" means "TEST".
+	Domain string
+
+	// Schemes are the challenges of a bare 401, one WWW-Authenticate line
+	// each, as IIS sends them. Nil means Negotiate then NTLM.
+	Schemes []string
+
+	// Handler serves authenticated requests; nil means EchoHandler.
+	// User(r.Context()) tells it who authenticated.
+	Handler http.Handler
+
+	// RequireNTLMVersion rejects a NEGOTIATE message without the Version
+	// field, as gss-ntlmssp (behind Apache mod_auth_gssapi) does.
+	RequireNTLMVersion bool
+
+	// Faults injects misbehaviour for tests of a client's recovery.
+	Faults Faults
+}
+
+// Faults make a Server misbehave in controlled, bounded ways.
+type Faults struct {
+	// CloseOnChallenge closes the connection after sending each of the
+	// first CloseOnChallenge NTLM CHALLENGE messages ("Connection: close"),
+	// so that handshake can never finish on that connection.
+	CloseOnChallenge int
+}
+
+// Stats counts what clients cost a Server.
+type Stats struct {
+	Connections     int64 // TCP connections accepted
+	Challenges      int64 // 401 responses sent
+	Handshakes      int64 // handshakes that authenticated a connection
+	Rejections      int64 // handshakes that failed
+	Authenticated   int64 // requests served to an authenticated client
+	Unauthenticated int64 // requests that arrived with no credentials
+}
+
+// A Server is an HTTP server on loopback that demands NTLM (offered under
+// the NTLM and Negotiate schemes, as IIS accepts raw NTLM in Negotiate)
+// and keeps authentication per TCP connection.
+//
+// A Server is safe for concurrent use by multiple goroutines.
+type Server struct {
+	*httptest.Server
+
+	cfg      Config
+	acceptor *ntlmacceptor.Acceptor
+	handler  http.Handler
+
+	connections, challenges, handshakes, rejections, authenticated, unauthenticated atomic.Int64
+	closeFaults                                                                     atomic.Int64
+}
+
+// NewServer starts a Server over plain HTTP on 127.0.0.1. The caller should
+// call Close when done.
+func NewServer(cfg Config) *Server {
+	s := NewUnstartedServer(cfg)
+	s.Start()
+	return s
+}
+
+// NewTLSServer starts a Server over TLS; s.Client() trusts its certificate.
+func NewTLSServer(cfg Config) *Server {
+	s := NewUnstartedServer(cfg)
+	s.StartTLS()
+	return s
+}
+
+// NewUnstartedServer returns a Server whose embedded httptest.Server is not
+// started yet, so that its Config or TLS may be changed first.
+func NewUnstartedServer(cfg Config) *Server {
+	s := &Server{cfg: cfg, handler: cfg.Handler}
+	if s.handler == nil {
+		s.handler = EchoHandler()
+	}
+	s.closeFaults.Store(int64(cfg.Faults.CloseOnChallenge))
+	domain := cfg.Domain
+	if domain == "" {
+		domain = "TEST"
+	}
+	s.acceptor = &ntlmacceptor.Acceptor{
+		Lookup:         s.lookup,
+		NetBIOSDomain:  domain,
+		RequireVersion: cfg.RequireNTLMVersion,
+	}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.Server.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, connKey{}, new(connState))
+	}
+	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.connections.Add(1)
+		}
+	}
+	return s
+}
+
+// Stats returns the counts so far.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Connections:     s.connections.Load(),
+		Challenges:      s.challenges.Load(),
+		Handshakes:      s.handshakes.Load(),
+		Rejections:      s.rejections.Load(),
+		Authenticated:   s.authenticated.Load(),
+		Unauthenticated: s.unauthenticated.Load(),
+	}
+}
+
+// lookup finds user's NT hash: `DOMAIN\user` entries match that domain
+// only, bare entries any domain.
+func (s *Server) lookup(user, domain string) ([]byte, bool) {
+	for name, pass := range s.cfg.Users {
+		d, u, ok := strings.Cut(name, `\`)
+		if !ok {
+			d, u = "", name
+		}
+		if strings.EqualFold(u, user) && (d == "" || strings.EqualFold(d, domain)) {
+			return ntHash(pass), true
+		}
+	}
+	return nil, false
+}
+
+// ntHash is MD4 of the UTF-16LE password (MS-NLMP §3.3.1).
+func ntHash(password string) []byte {
+	h := md4.New()
+	for _, r := range utf16.Encode([]rune(password)) {
+		h.Write([]byte{byte(r), byte(r >> 8)})
+	}
+	return h.Sum(nil)
+}
+
+// connKey keys the *connState of a connection in request contexts.
+type connKey struct{}
+
+// connState is what a server remembers about one TCP connection.
+type connState struct {
+	mu   sync.Mutex
+	ntlm *ntlmacceptor.Context // handshake in progress
+	user string                // authenticated user, "" if none
+}
+
+// userKey keys the authenticated user in a handler's request context.
+type userKey struct{}
+
+// User returns the user that authenticated the request whose context is
+// ctx, as `DOMAIN\user`, or "".
+func User(ctx context.Context) string {
+	u, _ := ctx.Value(userKey{}).(string)
+	return u
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	cs := r.Context().Value(connKey{}).(*connState)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.user != "" {
+		s.authenticated.Add(1)
+		s.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, cs.user)))
+		return
+	}
+	scheme, token, ok := parseAuthorization(r.Header.Get("Authorization"))
+	if !ok {
+		s.unauthenticated.Add(1)
+		cs.ntlm = nil
+		s.challenge(w, "")
+		return
+	}
+	out, done, err := s.acceptNTLM(cs, token)
+	switch {
+	case err != nil:
+		s.rejections.Add(1)
+		cs.ntlm = nil
+		w.Header().Set("X-Auth-Failure", err.Error())
+		s.challenge(w, "")
+	case !done:
+		w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(out))
+		if s.closeFaults.Add(-1) >= 0 {
+			w.Header().Set("Connection", "close")
+		}
+		s.challenges.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+	default:
+		s.handshakes.Add(1)
+		cs.user = cs.ntlm.Domain() + `\` + cs.ntlm.User()
+		cs.ntlm = nil
+		s.authenticated.Add(1)
+		w.Header().Set("Persistent-Auth", "true")
+		s.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, cs.user)))
+	}
+}
+
+// acceptNTLM feeds token to the connection's NTLM context: a NEGOTIATE
+// message starts a new one; an AUTHENTICATE message must follow a
+// CHALLENGE sent on this same connection.
+func (s *Server) acceptNTLM(cs *connState, token []byte) ([]byte, bool, error) {
+	if len(token) >= 12 && string(token[:8]) == "NTLMSSP\x00" && token[8] == 1 {
+		cs.ntlm = s.acceptor.NewContext()
+	}
+	if cs.ntlm == nil {
+		return nil, false, fmt.Errorf("no NTLM handshake in progress on this connection")
+	}
+	return cs.ntlm.Accept(token)
+}
+
+// challenge sends a bare 401 with one WWW-Authenticate line per scheme.
+func (s *Server) challenge(w http.ResponseWriter, _ string) {
+	schemes := s.cfg.Schemes
+	if schemes == nil {
+		schemes = []string{"Negotiate", "NTLM"}
+	}
+	for _, sc := range schemes {
+		w.Header().Add("WWW-Authenticate", sc)
+	}
+	s.challenges.Add(1)
+	w.WriteHeader(http.StatusUnauthorized)
+}
+
+// parseAuthorization splits an Authorization value into scheme and
+// decoded token.
+func parseAuthorization(v string) (scheme string, token []byte, ok bool) {
+	scheme, b64, found := strings.Cut(strings.TrimSpace(v), " ")
+	if !found || (!strings.EqualFold(scheme, "NTLM") && !strings.EqualFold(scheme, "Negotiate")) {
+		return "", nil, false
+	}
+	token, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))
+	if err != nil || len(token) == 0 {
+		return "", nil, false
+	}
+	return scheme, token, true
+}
+
+// EchoHandler returns a handler that answers every request with its body
+// (byte for byte), and sets "X-User" to the authenticated user and
+// "X-Body-MD5" to the body's MD5, so tests can check what arrived.
+func EchoHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("X-User", User(r.Context()))
+		w.Header().Set("X-Body-MD5", fmt.Sprintf("%x", md5.Sum(body)))
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(body)
+	})
+}

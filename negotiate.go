@@ -1,0 +1,134 @@
+// This file makes security contexts: for each scheme, the mechanism that
+// answers it, given the credentials, the target and the connection.
+
+package negotiate
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/ntlm"
+)
+
+// canUse reports whether the Transport may answer scheme with c.
+func (t *Transport) canUse(s Scheme, c *Credentials) bool {
+	switch s {
+	case SchemeNTLM:
+		return !t.DisableNTLM && c.hasNTLM()
+	case SchemeNegotiate:
+		return t.negotiateUsable(c)
+	case SchemeBasic:
+		_, _, ok := c.basicAuth()
+		return t.AllowBasic && ok
+	}
+	return false
+}
+
+// newContext returns the security context that answers scheme for a
+// request to u over a connection with TLS state st (nil: plain HTTP). It may
+// answer another scheme than asked (Negotiate falls back to raw NTLM when
+// Kerberos cannot work and the server offered NTLM), and says which.
+func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, u *url.URL, st *tls.ConnectionState, offered []Challenge) (gss.Context, Scheme, error) {
+	cb := t.bindingsFor(st)
+	switch scheme {
+	case SchemeNTLM:
+		sec, err := t.newNTLM(c, u, cb)
+		return sec, scheme, err
+	case SchemeNegotiate:
+		return t.newNegotiate(ctx, c, u, cb, offered)
+	case SchemeBasic:
+		if st == nil {
+			return nil, scheme, errors.New("negotiate: Basic is never sent over plain HTTP")
+		}
+		user, pass, ok := c.basicAuth()
+		if !ok {
+			return nil, scheme, ErrNoCredentials
+		}
+		return &basicContext{token: []byte(user + ":" + pass)}, scheme, nil
+	}
+	return nil, scheme, ErrUnsupportedScheme
+}
+
+// bindingsFor returns the channel bindings for a connection with TLS state
+// st: tls-server-end-point (RFC 5929) over TLS, none over plain HTTP.
+func (t *Transport) bindingsFor(st *tls.ConnectionState) *gss.ChannelBindings {
+	if st == nil {
+		return nil
+	}
+	return channelBindings(st)
+}
+
+func (t *Transport) newNTLM(c *Credentials, u *url.URL, cb *gss.ChannelBindings) (gss.MICContext, error) {
+	if t.DisableNTLM {
+		return nil, fmt.Errorf("%w: NTLM is disabled", ErrUnsupportedScheme)
+	}
+	if !c.hasNTLM() {
+		return nil, fmt.Errorf("%w for NTLM", ErrNoCredentials)
+	}
+	user, domain := c.ntlmUser()
+	return ntlm.NewClient(ntlm.Config{
+		User:            user,
+		Domain:          domain,
+		Password:        c.password,
+		NTHash:          c.ntHash,
+		TargetName:      t.spnFor(u),
+		ChannelBindings: cb,
+	})
+}
+
+// spnFor returns the service principal name for u: HTTP/<host>, the host
+// lower-cased, no port.
+func (t *Transport) spnFor(u *url.URL) string {
+	return "HTTP/" + lowerASCII(u.Hostname())
+}
+
+// expectsChallenge reports whether the token of leg is sure to be answered
+// with a challenge rather than the final response, so its leg can go
+// without the body: the NTLM NEGOTIATE message.
+func expectsChallenge(sec gss.Context, scheme Scheme, leg int) bool {
+	return leg == 1 && scheme == SchemeNTLM
+}
+
+// connectionBound reports whether the server keeps the connection
+// authenticated after resp, so that later requests need no token: always for
+// NTLM, and for Negotiate when the server says "Persistent-Auth: true"
+// (IIS, Apache's GssapiConnectionBound).
+func connectionBound(scheme Scheme, sec gss.Context, resp *http.Response) bool {
+	switch scheme {
+	case SchemeNTLM:
+		return true
+	case SchemeNegotiate:
+		return resp.Header.Get("Persistent-Auth") == "true" || negotiatedNTLM(sec)
+	}
+	return false
+}
+
+// basicContext answers the Basic scheme (RFC 7617): one token, user:password.
+type basicContext struct {
+	token []byte
+	done  bool
+}
+
+func (b *basicContext) Step(_ context.Context, in []byte) ([]byte, bool, error) {
+	if b.done {
+		return nil, false, errors.New("negotiate: Basic has a single leg")
+	}
+	b.done = true
+	return b.token, false, nil
+}
+
+// lowerASCII lower-cases s's ASCII letters (host names, RFC 4343).
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}

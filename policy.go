@@ -1,0 +1,65 @@
+package negotiate
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// credentialsKey keys per-request credentials in a request context.
+type credentialsKey struct{}
+
+// WithCredentials returns a copy of ctx that makes a [Transport] use c for
+// requests sent with it, instead of Transport.Credentials. Connections
+// authenticated with c are kept apart from those of any other credentials.
+func WithCredentials(ctx context.Context, c *Credentials) context.Context {
+	return context.WithValue(ctx, credentialsKey{}, c)
+}
+
+func (t *Transport) credentialsFor(req *http.Request) *Credentials {
+	if c, ok := req.Context().Value(credentialsKey{}).(*Credentials); ok {
+		return c
+	}
+	return t.Credentials
+}
+
+// hostAllowed reports whether credentials may be sent for req.
+//
+// The default policy: credentials go to the host the caller asked for. A
+// request that http.Client made by following a redirect (req.Response is
+// set) gets credentials only if it goes to the same host (host and port) as
+// the request the caller made, or if TrustHost allows its host. So a 302 to
+// another host that challenges gets no credentials.
+func (t *Transport) hostAllowed(req *http.Request) bool {
+	if req.Response == nil {
+		return true
+	}
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	if canonicalAddr(first.URL) == canonicalAddr(req.URL) {
+		return true
+	}
+	return t.TrustHost != nil && t.TrustHost(strings.ToLower(req.URL.Hostname()))
+}
+
+// canonicalAddr returns u's host:port, lower-cased, with the scheme's
+// default port filled in.
+func canonicalAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if strings.EqualFold(u.Scheme, "https") {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// originOf returns the origin (RFC 6454) of u: scheme://host:port.
+func originOf(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + canonicalAddr(u)
+}

@@ -1,0 +1,288 @@
+// This file holds the Transport: its settings, RoundTrip and the choice
+// between sending a request as it is, on an authenticated connection, or
+// through a new handshake (handshake.go).
+
+package negotiate
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/negotiate-go/negotiate/internal/gss"
+)
+
+// Leg limits.
+const (
+	// DefaultMaxLegs is the MaxLegs of a Transport that sets none: NTLM
+	// needs 2 legs, Kerberos 1, NTLM inside SPNEGO 3.
+	DefaultMaxLegs = 6
+	// maxLegsCap bounds MaxLegs whatever it is set to.
+	maxLegsCap = 16
+	// DefaultMaxIdleConnsPerOrigin is the MaxIdleConnsPerOrigin of a
+	// Transport that sets none. Authenticated connections cost a handshake
+	// each, so more of them are kept than net/http keeps plain ones.
+	DefaultMaxIdleConnsPerOrigin = 64
+)
+
+// Transport is an http.RoundTripper that authenticates to servers that
+// answer 401 with a Negotiate or NTLM challenge (and, over TLS when enabled,
+// Basic).
+//
+// The zero value is ready to use: it sends requests through a clone of
+// http.DefaultTransport and authenticates with no credentials until
+// Credentials is set or a request carries some ([WithCredentials]).
+// Fields must not be changed after the first request.
+//
+// A Transport is safe for concurrent use by multiple goroutines. It keeps
+// authenticated connections (see [Transport.CloseIdleConnections]), so,
+// like http.Transport, it should be reused rather than made per request.
+//
+// How a request travels:
+//   - to an origin that has not asked for authentication, as it is, through
+//     Base's connection pool (with "Expect: 100-continue" when its body
+//     cannot be replayed, so a 401 arrives before the body is sent);
+//   - on a 401 with a usable challenge, the handshake runs on a new
+//     dedicated HTTP/1.1 connection, all legs on it; the first NTLM leg
+//     carries no body, every leg that may be the last carries the whole
+//     body;
+//   - later requests of the same identity to that origin take an idle
+//     authenticated connection, or start the handshake right away on a new
+//     one, without asking unauthenticated first.
+type Transport struct {
+	// Base supplies dialing, TLS, proxy and timeout settings and carries
+	// requests that need no authentication. Nil means a clone of
+	// http.DefaultTransport. It is an *http.Transport, not any
+	// RoundTripper, because a handshake needs dedicated connections
+	// (http.Transport.NewClientConn) that a generic RoundTripper cannot give.
+	Base *http.Transport
+
+	// Credentials are used for requests whose context carries none. Nil
+	// means no credentials: a challenge is then returned to the caller, and
+	// ResponseError reports ErrNoCredentials.
+	Credentials *Credentials
+
+	// TrustHost reports whether credentials may also be sent to host (a
+	// lower-cased host name without port) when http.Client reached it by
+	// following a redirect from another host. Nil trusts no other host.
+	// Requests the caller makes directly always get credentials.
+	TrustHost func(host string) bool
+
+	// Preference orders the schemes tried when a server offers several.
+	// Nil means DefaultPreference: Negotiate, then NTLM, then Basic.
+	Preference []Scheme
+
+	// AllowBasic enables the Basic scheme, and then only over TLS: Basic
+	// sends the password itself.
+	AllowBasic bool
+
+	// DisableNTLM forbids NTLM, raw or inside SPNEGO.
+	DisableNTLM bool
+
+	// MaxBodyBuffer is how many bytes of a request body without GetBody are
+	// read ahead so that it can be sent again on a later leg. A larger body
+	// is sent only once, on the leg expected to be the last; if it is needed
+	// again, RoundTrip fails with ErrBodyNotReplayable. Zero means
+	// DefaultMaxBodyBuffer (8 MiB); negative buffers nothing.
+	MaxBodyBuffer int64
+
+	// MaxLegs bounds the legs of one handshake. Zero means DefaultMaxLegs.
+	MaxLegs int
+
+	// MaxIdleConnsPerOrigin bounds the idle authenticated connections kept
+	// per origin and identity. Zero means DefaultMaxIdleConnsPerOrigin.
+	MaxIdleConnsPerOrigin int
+
+	once  sync.Once
+	base  *http.Transport // Base or the default
+	hs    *http.Transport // base's clone for dedicated HTTP/1.1 connections
+	pool  connPool
+	known sync.Map // origin string -> Scheme that origin asked for
+}
+
+func (t *Transport) init() {
+	t.once.Do(func() {
+		t.base = t.Base
+		if t.base == nil {
+			t.base = http.DefaultTransport.(*http.Transport).Clone()
+		}
+		// Handshake connections speak HTTP/1.1: NTLM and Negotiate
+		// authenticate a connection, IIS refuses them over HTTP/2, and an
+		// h2 connection would multiplex other requests into a half-done
+		// handshake.
+		t.hs = t.base.Clone()
+		var p http.Protocols
+		p.SetHTTP1(true)
+		t.hs.Protocols = &p
+		if t.hs.TLSClientConfig != nil {
+			t.hs.TLSClientConfig.NextProtos = nil
+		}
+		t.hs.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		t.hs.ForceAttemptHTTP2 = false
+		// A body that can travel only once is probed for with "Expect:
+		// 100-continue" through hs, so hs must wait for the answer.
+		if t.hs.ExpectContinueTimeout <= 0 {
+			t.hs.ExpectContinueTimeout = time.Second
+		}
+	})
+}
+
+func (t *Transport) maxLegs() int {
+	switch {
+	case t.MaxLegs <= 0:
+		return DefaultMaxLegs
+	case t.MaxLegs > maxLegsCap:
+		return maxLegsCap
+	}
+	return t.MaxLegs
+}
+
+func (t *Transport) maxBody() int64 {
+	if t.MaxBodyBuffer == 0 {
+		return DefaultMaxBodyBuffer
+	}
+	return t.MaxBodyBuffer
+}
+
+func (t *Transport) maxIdle() int {
+	if t.MaxIdleConnsPerOrigin <= 0 {
+		return DefaultMaxIdleConnsPerOrigin
+	}
+	return t.MaxIdleConnsPerOrigin
+}
+
+func (t *Transport) idleTimeout() time.Duration {
+	if t.base.IdleConnTimeout > 0 {
+		return t.base.IdleConnTimeout
+	}
+	return 90 * time.Second
+}
+
+// CloseIdleConnections closes the idle authenticated connections and Base's
+// idle connections.
+func (t *Transport) CloseIdleConnections() {
+	t.init()
+	t.pool.closeIdle()
+	t.base.CloseIdleConnections()
+	t.hs.CloseIdleConnections()
+}
+
+// RoundTrip implements http.RoundTripper. It never changes req; each leg is
+// a clone. A final 401 is returned as a response with a nil error; use
+// [ResponseError] to learn why authentication did not succeed.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.init()
+	box := new(failureBox)
+	ctx := context.WithValue(req.Context(), failureKey{}, box)
+	scheme := strings.ToLower(req.URL.Scheme)
+	if scheme != "http" && scheme != "https" || req.Header.Get("Authorization") != "" {
+		// Not ours to authenticate: another scheme, or the caller already
+		// authorised the request.
+		return t.base.RoundTrip(req)
+	}
+	creds := t.credentialsFor(req)
+	if creds == nil || !t.hostAllowed(req) {
+		return t.unauthenticated(req.WithContext(ctx), creds, box)
+	}
+	body, err := newReplayBody(req, t.maxBody())
+	if err != nil {
+		return nil, err
+	}
+	rt := &roundTrip{
+		t:     t,
+		req:   req,
+		ctx:   ctx,
+		box:   box,
+		creds: creds,
+		body:  body,
+		key:   poolKey{origin: originOf(req.URL), identity: creds.identity()},
+	}
+	resp, err := rt.run()
+	if err != nil || resp == nil {
+		body.close()
+		return resp, err
+	}
+	resp.Body = &closeHook{ReadCloser: resp.Body, hook: body.close}
+	return resp, nil
+}
+
+// unauthenticated sends req as it is, for a request that may not or cannot
+// carry credentials, and records why when the server asks for them.
+func (t *Transport) unauthenticated(req *http.Request, creds *Credentials, box *failureBox) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	cs, perr := ParseChallenges(resp.Header, "Www-Authenticate")
+	if perr != nil || !offersOurs(cs) {
+		return resp, nil
+	}
+	cause := ErrNoCredentials
+	if creds != nil {
+		cause = ErrHostNotAllowed
+	}
+	box.err = &AuthError{Host: canonicalAddr(req.URL), Op: "acquire credentials", StatusCode: resp.StatusCode, Err: cause}
+	return resp, nil
+}
+
+// offersOurs reports whether cs has a Negotiate or NTLM challenge.
+func offersOurs(cs []Challenge) bool {
+	for _, c := range cs {
+		if k := c.Kind(); k == SchemeNegotiate || k == SchemeNTLM {
+			return true
+		}
+	}
+	return false
+}
+
+// newConn dials a dedicated HTTP/1.1 connection for req's origin and
+// records the TLS state the server presented, for channel bindings.
+func (t *Transport) newConn(ctx context.Context, req *http.Request, key poolKey) (*authConn, error) {
+	ac := &authConn{key: key}
+	// The trace hook sees the TLS state as the connection is made, before
+	// any request: the first leg's token can then carry channel bindings.
+	trace := &httptrace.ClientTrace{TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
+		if err == nil {
+			ac.tls = &cs
+		}
+	}}
+	cc, err := t.hs.NewClientConn(httptrace.WithClientTrace(ctx, trace), strings.ToLower(req.URL.Scheme), canonicalAddr(req.URL))
+	if err != nil {
+		return nil, err
+	}
+	ac.cc = cc
+	t.pool.mu.Lock()
+	t.pool.opened++
+	t.pool.mu.Unlock()
+	return ac, nil
+}
+
+// closeHook calls hook once, after the body is closed.
+type closeHook struct {
+	io.ReadCloser
+	once sync.Once
+	hook func()
+}
+
+func (c *closeHook) Close() error {
+	err := c.ReadCloser.Close()
+	c.once.Do(c.hook)
+	return err
+}
+
+// channelBindings returns the bindings for a connection that presented
+// state (nil for plain HTTP).
+func channelBindings(state *tls.ConnectionState) *gss.ChannelBindings {
+	cb, err := gss.FromConnectionState(state)
+	if err != nil {
+		// A certificate whose signature names no single hash (Ed25519)
+		// has no tls-server-end-point binding (RFC 5929 §4.1).
+		return nil
+	}
+	return cb
+}
