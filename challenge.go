@@ -34,8 +34,11 @@ type Challenge struct {
 
 // ParseChallenges parses every field line named name (e.g.
 // "WWW-Authenticate" or "Proxy-Authenticate") in h and returns their
-// challenges in order. Each field line is a list of its own
-// (RFC 7230 §3.2.2), as when IIS sends Negotiate and NTLM on two lines.
+// challenges in order. IIS sends Negotiate and NTLM on two lines; other
+// servers send several challenges in one. Several field lines make one list
+// (RFC 7230 §3.2.2), but ParseChallenges parses each line on its own, so
+// that a malformed line (an unterminated quoted-string, say) cannot swallow
+// the next; a challenge never continues from one line onto the next.
 //
 // The grammar is RFC 7235 §2.1 and §4.1 with the list rules of RFC 7230 §7:
 //

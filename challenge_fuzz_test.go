@@ -5,6 +5,7 @@
 package negotiate
 
 import (
+	"errors"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -58,6 +59,13 @@ func FuzzParseChallenges(f *testing.F) {
 			}
 		}
 		checkChallenges(t, got)
+		for _, c := range got {
+			if tok, err := c.Token(); err != nil && !errors.Is(err, ErrMalformedToken) {
+				t.Fatalf("Token(%q) error = %v; want ErrMalformedToken", c.Token68, err)
+			} else if err == nil && (tok == nil) != (c.Token68 == "") {
+				t.Fatalf("Token(%q) = %x; nil exactly when the token68 is empty", c.Token68, tok)
+			}
+		}
 
 		// The lines are independent lists: parsing them together gives the
 		// challenges of each well-formed line, in order.
