@@ -5,7 +5,6 @@
 package krb
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,11 +98,4 @@ func newError(ke messages.KRBError, principal string, now time.Time) *Error {
 		e.Skew = stime.Sub(now)
 	}
 	return e
-}
-
-// asKRBError reports whether err is a KRB-ERROR from the peer.
-func asKRBError(err error) (*Error, bool) {
-	var e *Error
-	ok := errors.As(err, &e)
-	return e, ok
 }

@@ -316,3 +316,19 @@ func TestKeytabAndCCacheClients(t *testing.T) {
 		t.Errorf("KDC saw no UDP requests with udp_preference_limit 1465")
 	}
 }
+
+func TestUDPTooBigFallsBackToTCP(t *testing.T) {
+	// Tickets padded past MaxUDPReply: the KDC answers
+	// KRB_ERR_RESPONSE_TOO_BIG over UDP and the client retries over TCP.
+	k, kt := newKDC(t, &kdc.Options{UDPPreferenceLimit: 1465, TicketPadding: 3000})
+	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	in := NewInitiator(c, testSPN, InitiatorOptions{})
+	tok, _, err := in.Step(testCtx(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acceptAPReq(t, tok, kt)
+	if st := k.Stats(); st.UDP == 0 || st.TCP == 0 || st.Errors[errorcode.KRB_ERR_RESPONSE_TOO_BIG] == 0 {
+		t.Errorf("KDC stats UDP %d TCP %d RESPONSE_TOO_BIG %d; want all non-zero", st.UDP, st.TCP, st.Errors[errorcode.KRB_ERR_RESPONSE_TOO_BIG])
+	}
+}
