@@ -308,3 +308,27 @@ func FuzzAccept(f *testing.F) {
 		check(err)
 	})
 }
+
+// TestNotNTLMv2 cuts the §4.2.4.3 NT response to 24 bytes, the NTLMv1 size,
+// and breaks the blob's RespType: both must be refused as not NTLMv2.
+func TestNotNTLMv2(t *testing.T) {
+	tests := []struct {
+		name  string
+		patch func([]byte)
+	}{
+		{"24-byte NT response", func(b []byte) { binary.LittleEndian.PutUint16(b[20:], 24); binary.LittleEndian.PutUint16(b[22:], 24) }},
+		{"RespType 2", func(b []byte) { b[binary.LittleEndian.Uint32(b[24:])+16] = 2 }},
+	}
+	for _, tt := range tests {
+		a := &Acceptor{Lookup: users(map[string]string{"User": "Password"}), Rand: bytes.NewReader(mustHex(t, "0123456789abcdef"))}
+		c := a.NewContext()
+		if _, _, err := c.Accept(negotiate40(0xe2888235)); err != nil {
+			t.Fatal(err)
+		}
+		auth := mustHex(t, specAuthenticate)
+		tt.patch(auth)
+		if _, _, err := c.Accept(auth); !errors.Is(err, ErrNotNTLMv2) {
+			t.Errorf("Accept(%s) = %v; want ErrNotNTLMv2", tt.name, err)
+		}
+	}
+}
