@@ -10,6 +10,7 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -321,4 +322,57 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestConcurrentHandshakes runs many handshakes at once against one
+// Acceptor, as a test server does with many connections (run with -race).
+func TestConcurrentHandshakes(t *testing.T) {
+	a := &ntlmacceptor.Acceptor{Lookup: lookup, RequireMIC: true, ChannelBindings: tlsA, RequireChannelBindings: true}
+	errs := make(chan error, 20)
+	for i := range 20 {
+		go func() {
+			cfg := ntlm.Config{User: "alice", Password: "s3cret!", ChannelBindings: tlsA}
+			if i%2 == 1 {
+				cfg.Password = "wrong"
+			}
+			cl, err := ntlm.NewClient(cfg)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ac := a.NewContext()
+			neg, _, _ := cl.Step(context.Background(), nil)
+			chal, _, err := ac.Accept(neg)
+			if err != nil {
+				errs <- err
+				return
+			}
+			auth, _, err := cl.Step(context.Background(), chal)
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, _, err = ac.Accept(auth)
+			if i%2 == 1 {
+				if !errors.Is(err, ntlmacceptor.ErrWrongPassword) {
+					errs <- fmt.Errorf("handshake %d with a wrong password: %v; want ErrWrongPassword", i, err)
+					return
+				}
+				errs <- nil
+				return
+			}
+			errs <- err
+		}()
+	}
+	timeout := time.After(10 * time.Second)
+	for range 20 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Error(err)
+			}
+		case <-timeout:
+			t.Fatal("handshakes did not finish within 10s")
+		}
+	}
 }

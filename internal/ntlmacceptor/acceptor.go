@@ -78,7 +78,8 @@ type Acceptor struct {
 
 	// Now gives the CHALLENGE's MsvAvTimestamp; nil means time.Now.
 	Now func() time.Time
-	// Rand supplies server challenges; nil means crypto/rand.
+	// Rand supplies server challenges; nil means crypto/rand. It must be
+	// safe for concurrent use if contexts run concurrently.
 	Rand io.Reader
 }
 
