@@ -63,6 +63,15 @@ hosts_add() {
 		"$LAB_WWW_HOST" "$LAB_PROXY_HOST" "$LAB_KDC_HOST" "$HOSTS_END" >>/etc/hosts
 }
 
+# alive PID reports whether PID is running: a zombie (state Z, not yet reaped
+# because an init that does not reap adopted the daemon) counts as exited.
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
 # stop_pidfile PIDFILE COMM stops the process whose PID is in PIDFILE, but
 # only if it is still running the program COMM (a PID may be reused), waits
 # for it to exit (bounded), then removes the PID file.
@@ -73,10 +82,10 @@ stop_pidfile() {
 	if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]; then
 		kill -TERM "$pid" 2>/dev/null || true
 		for ((i = 0; i < 100; i++)); do
-			[ -d "/proc/$pid" ] || break
+			alive "$pid" || break
 			sleep 0.1
 		done
-		if [ -d "/proc/$pid" ]; then
+		if alive "$pid"; then
 			log "$comm ($pid) ignored SIGTERM for 10 s; sending SIGKILL"
 			kill -KILL "$pid" 2>/dev/null || true
 		fi
@@ -97,5 +106,20 @@ wait_port() {
 		port_open "$1" "$2" && return 0
 		sleep 0.1
 	done
+	return 1
+}
+
+# wait_listen PORT COMM SECONDS waits until program COMM listens on
+# 127.0.0.1:PORT (TCP). An open port alone could belong to someone else.
+wait_listen() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		if ss -H -ltnp "( sport = :$1 )" 2>/dev/null | grep -F "127.0.0.1:$1 " | grep -qF "((\"$2\","; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "$2 is not listening on 127.0.0.1:$1 after $3 s; listeners there:"
+	ss -H -ltnp "( sport = :$1 )" || true
 	return 1
 }

@@ -123,7 +123,11 @@ chmod 755 "$dir"
 step install install_packages
 step stop-system-services stop_system_services
 
-for p in "$LAB_KDC_PORT" "$LAB_HTTP_PORT" "$LAB_HTTPS_PORT" "$LAB_PROXY_PORT" "$LAB_PROXY_OPEN_PORT"; do
+ports=("$LAB_KDC_PORT" "$LAB_HTTP_PORT" "$LAB_HTTPS_PORT" "$LAB_PROXY_PORT" "$LAB_PROXY_OPEN_PORT")
+if [ "$(printf '%s\n' "${ports[@]}" | sort -u | wc -l)" != "${#ports[@]}" ]; then
+	die "the lab's ports must differ: ${ports[*]}"
+fi
+for p in "${ports[@]}"; do
 	if port_open 127.0.0.1 "$p"; then
 		die "port 127.0.0.1:$p is already in use; set LAB_*_PORT (see README.md)"
 	fi
@@ -216,7 +220,7 @@ make_realm() {
 
 start_kdc() {
 	krb5kdc -r "$LAB_REALM" -P "$dir/kdc/krb5kdc.pid"
-	wait_port 127.0.0.1 "$LAB_KDC_PORT" 10
+	wait_listen "$LAB_KDC_PORT" krb5kdc 10
 	# A real AS exchange (with preauthentication), not just an open port.
 	KRB5CCNAME="FILE:$dir/ccache/up-check" kinit -k -t "$dir/keytabs/alice.keytab" "$LAB_USER@$LAB_REALM"
 	KRB5CCNAME="FILE:$dir/ccache/up-check" kvno "HTTP/$LAB_WWW_HOST@$LAB_REALM"
@@ -401,8 +405,8 @@ start_apache() {
 		KRB5RCACHEDIR="$a/rcache" \
 		NTLM_USER_FILE="$dir/ntlm/users" \
 		apache2 -f "$a/apache2.conf" -k start
-	wait_port 127.0.0.1 "$LAB_HTTP_PORT" 15
-	wait_port 127.0.0.1 "$LAB_HTTPS_PORT" 15
+	wait_listen "$LAB_HTTP_PORT" apache2 15
+	wait_listen "$LAB_HTTPS_PORT" apache2 15
 	# Bounded wait for the PID file too: down.sh needs it.
 	local i
 	for ((i = 0; i < 50; i++)); do
@@ -410,6 +414,11 @@ start_apache() {
 		sleep 0.1
 	done
 	[ -s "$a/run/apache2.pid" ]
+	# It serves: the unauthenticated endpoint over HTTP and HTTPS.
+	curl -sS --fail --max-time 10 --noproxy '*' -o /dev/null \
+		--resolve "$LAB_WWW_HOST:$LAB_HTTP_PORT:127.0.0.1" "http://$LAB_WWW_HOST:$LAB_HTTP_PORT/open/whoami"
+	curl -sS --fail --max-time 10 --noproxy '*' -o /dev/null --cacert "$dir/tls/ca.crt" \
+		--resolve "$LAB_WWW_HOST:$LAB_HTTPS_PORT:127.0.0.1" "https://$LAB_WWW_HOST:$LAB_HTTPS_PORT/open/whoami"
 }
 step apache-config apache2 -f "$a/apache2.conf" -t
 step apache start_apache
@@ -468,14 +477,21 @@ start_squid() {
 		KRB5_KTNAME="FILE:$dir/keytabs/proxy.keytab" \
 		KRB5RCACHEDIR="$s/rcache" \
 		squid -f "$s/squid.conf" 2>"$s/stderr.log"
-	wait_port 127.0.0.1 "$LAB_PROXY_PORT" 20
-	wait_port 127.0.0.1 "$LAB_PROXY_OPEN_PORT" 20
+	wait_listen "$LAB_PROXY_PORT" squid 20
+	wait_listen "$LAB_PROXY_OPEN_PORT" squid 20
 	local i
 	for ((i = 0; i < 50; i++)); do
 		[ -s "$s/squid.pid" ] && break
 		sleep 0.1
 	done
 	[ -s "$s/squid.pid" ]
+	# It forwards (open port), and asks for Negotiate (the other one).
+	curl -sS --fail --max-time 10 -o /dev/null --proxy "http://127.0.0.1:$LAB_PROXY_OPEN_PORT" \
+		"http://$LAB_WWW_HOST:$LAB_HTTP_PORT/open/whoami"
+	local code
+	code=$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' \
+		--proxy "http://127.0.0.1:$LAB_PROXY_PORT" "http://$LAB_WWW_HOST:$LAB_HTTP_PORT/open/whoami")
+	[ "$code" = 407 ] || { echo "Squid answered $code without credentials; want 407"; return 1; }
 }
 step squid-config squid -k parse -f "$s/squid.conf"
 step squid start_squid
