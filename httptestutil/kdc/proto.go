@@ -568,9 +568,6 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 	if body.Realm != k.realm {
 		return &body, nil, errf(errorcode.KDC_ERR_WRONG_REALM, "unknown realm")
 	}
-	if c, ok := k.lookup(nameOf(tp.CName)); ok && c.expired {
-		return &body, nil, errf(errorcode.KDC_ERR_KEY_EXPIRED, "password has expired")
-	}
 
 	g := grant{
 		cname:      tp.CName,

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/gssapi"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
@@ -20,6 +21,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/negotiate-go/negotiate/httptestutil/kdc"
 	"github.com/negotiate-go/negotiate/internal/gss"
 )
 
@@ -441,4 +443,50 @@ func FuzzAccept(f *testing.F) {
 			t.Errorf("Accept returned neither result nor error")
 		}
 	})
+}
+
+// TestAcceptKDCTicket runs the whole chain: the test KDC issues a service
+// ticket to gokrb5's client, which the acceptor verifies with the keytab
+// the KDC made, for an AES and an RC4-only service.
+func TestAcceptKDCTicket(t *testing.T) {
+	k := kdc.New(t, realm, nil)
+	k.AddUser("alice", "pw")
+	for _, tc := range []struct {
+		spn   string
+		etype int32
+	}{
+		{"HTTP/aes.example.test", kdc.AES256SHA1},
+		{"HTTP/rc4.example.test", kdc.RC4HMAC},
+	} {
+		kt := k.AddService(tc.spn, tc.etype)
+		cl := client.NewWithPassword("alice", realm, "pw", k.Config(), client.DisablePAFXFAST(true))
+		tkt, key, err := cl.GetServiceTicket(tc.spn)
+		cl.Destroy()
+		if err != nil {
+			t.Fatalf("GetServiceTicket(%q) = %v", tc.spn, err)
+		}
+		auth, err := types.NewAuthenticator(realm, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ck := make([]byte, 24)
+		binary.LittleEndian.PutUint32(ck, 16)
+		binary.LittleEndian.PutUint32(ck[20:], gss.FlagMutual|gss.FlagInteg)
+		auth.Cksum = types.Checksum{CksumType: 0x8003, Checksum: ck}
+		ap, err := messages.NewAPReq(tkt, key, auth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		types.SetFlag(&ap.APOptions, flags.APOptionMutualRequired)
+		ab, _ := ap.Marshal()
+		a := &Acceptor{Keytab: kt, SPN: tc.spn}
+		reply, res, err := a.Accept(frameByHand(t, []byte{1, 0}, ab))
+		if err != nil {
+			t.Fatalf("Accept(ticket for %s) = %v; want nil", tc.spn, err)
+		}
+		if res.Client != "alice@"+realm || res.SessionKeyType != tc.etype || reply == nil {
+			t.Errorf("Accept(%s) = client %q, session key %d, reply %d bytes; want alice@%s, %d, an AP-REP", tc.spn, res.Client, res.SessionKeyType, len(reply), realm, tc.etype)
+		}
+		checkAPRep(t, reply, built{session: key, auth: auth})
+	}
 }
