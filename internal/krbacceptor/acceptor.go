@@ -131,7 +131,6 @@ type Result struct {
 	sessionKey   types.EncryptionKey
 	initSubkey   types.EncryptionKey // zero if the authenticator had none
 	acceptSubkey types.EncryptionKey // zero unless an AP-REP was made
-	initSeq      uint64
 	acceptSeq    uint64
 }
 
@@ -229,7 +228,6 @@ func (a *Acceptor) Accept(token []byte) (reply []byte, res *Result, err error) {
 		AuthTime:       tp.AuthTime,
 		EndTime:        tp.EndTime,
 		sessionKey:     tp.Key,
-		initSeq:        uint64(uint32(auth.SeqNumber)),
 	}
 	if auth.SubKey.KeyType != 0 && len(auth.SubKey.KeyValue) > 0 {
 		res.initSubkey = auth.SubKey
