@@ -1,3 +1,6 @@
+// This file holds the KDC type, its options, its lifecycle and its
+// principal database.
+
 // Package kdc runs a small Kerberos 5 Key Distribution Center inside a test
 // process, in the spirit of Hadoop's MiniKdc: an authentication service (AS,
 // with PA-ENC-TIMESTAMP pre-authentication) and a ticket-granting service
@@ -7,9 +10,6 @@
 //
 // It is meant for tests only: keys live in memory, there is no PAC, no FAST,
 // no cross-realm trust, no S4U, and the KDC keeps no replay cache of its own.
-//
-// This file holds the KDC type, its options, its lifecycle and its
-// principal database.
 package kdc
 
 import (

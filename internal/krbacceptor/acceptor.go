@@ -1,3 +1,5 @@
+// This file holds the Acceptor and Accept.
+
 // Package krbacceptor is the server side of the Kerberos V5 GSS-API
 // mechanism (RFC 4121): it verifies the AP-REQ a client sends in an
 // InitialContextToken, checks the authenticator checksum of RFC 4121
@@ -7,8 +9,6 @@
 // It backs the Kerberos-protected test servers of package negotiate; it
 // checks what a real acceptor checks so that a client bug shows up as a
 // rejection, but it is not meant to guard production services.
-//
-// This file holds the Acceptor and Accept.
 package krbacceptor
 
 import (
