@@ -23,7 +23,7 @@ LAB_PASSWORD2=bob-Lab.pw2
 
 # The Debian packages the lab runs on (installed by up.sh when missing).
 LAB_PACKAGES=(krb5-kdc krb5-admin-server krb5-user apache2 libapache2-mod-auth-gssapi
-	gss-ntlmssp squid curl openssl)
+	gss-ntlmssp squid curl openssl iproute2)
 # Services those packages' postinst scripts may start on their default ports
 # (0.0.0.0:80, :3128, :88, :749, ...); up.sh stops and disables them.
 LAB_SYSTEM_SERVICES=(apache2 apache-htcacheclean squid krb5-kdc krb5-admin-server)
