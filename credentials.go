@@ -4,15 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 )
 
 // Credentials identify the client: what SSPI's AcquireCredentialsHandle
 // yields. Create them with [Password] or [NTHash] (explicit credentials, usable
-// for NTLM, Basic and Kerberos) or with the Kerberos sources. A *Credentials is
-// immutable once made and safe for concurrent use by multiple goroutines; the
-// Kerberos tickets it obtains are cached in it and shared by every request
-// that uses it.
+// for NTLM, Basic and Kerberos) or with the Kerberos sources [Keytab],
+// [CCache] and [DefaultCredentials]. A *Credentials is immutable and safe for
+// concurrent use by multiple goroutines. Each Transport keeps the Kerberos
+// tickets it gets for a Credentials, shared by every request that uses it.
 //
 // A nil *Credentials means "no credentials".
 type Credentials struct {
@@ -25,10 +24,6 @@ type Credentials struct {
 	ntHash   []byte
 
 	krb krbSource // Kerberos source; see credentials_krb.go
-
-	// krbState caches the Kerberos client made from krb on first use.
-	krbOnce  sync.Once
-	krbState *krbState
 }
 
 // Password returns explicit credentials for user, typed as users type it:

@@ -45,7 +45,7 @@ func (r *roundTrip) run() (*http.Response, error) {
 		if !ac.persistent {
 			// The server authenticates each request (stateless Kerberos):
 			// send a token on the first leg, no unauthenticated try.
-			return r.handshake(ac, ac.scheme, nil)
+			return r.handshake(ac, ac.scheme)
 		}
 		resp, err := r.send(ac)
 		switch {
@@ -64,14 +64,14 @@ func (r *roundTrip) run() (*http.Response, error) {
 				return nil, err
 			}
 			discard(resp)
-			return r.handshake(ac, ac.scheme, nil)
+			return r.handshake(ac, ac.scheme)
 		default:
 			return r.keep(ac, resp), nil
 		}
 	}
 	// An origin known to want authentication: handshake at once.
 	if v, ok := r.t.known.Load(r.key.origin); ok {
-		return r.dialAndHandshake(v.(Scheme), nil)
+		return r.dialAndHandshake(v.(originInfo).scheme)
 	}
 	return r.probe()
 }
@@ -92,8 +92,12 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		rt = r.t.hs
 	}
 	resp, err := rt.RoundTrip(l)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
+	if err != nil {
+		return nil, err
+	}
+	r.traceLeg(0, SchemeUnknown, l, resp, nil, false)
+	if resp.StatusCode != http.StatusUnauthorized {
+		return resp, nil
 	}
 	cs, err := ParseChallenges(resp.Header, "Www-Authenticate")
 	if err != nil {
@@ -111,8 +115,8 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		return nil, err
 	}
 	discard(resp)
-	r.t.known.Store(r.key.origin, scheme)
-	return r.dialAndHandshake(scheme, cs)
+	r.t.known.Store(r.key.origin, originInfo{scheme: scheme, offeredNTLM: offersScheme(cs, SchemeNTLM)})
+	return r.dialAndHandshake(scheme)
 }
 
 // replayAfter checks that the body can be sent again after resp, closing
@@ -146,19 +150,19 @@ func (r *roundTrip) choose(cs []Challenge, overTLS bool) (Scheme, bool) {
 	return c.Kind(), true
 }
 
-func (r *roundTrip) dialAndHandshake(scheme Scheme, offered []Challenge) (*http.Response, error) {
+func (r *roundTrip) dialAndHandshake(scheme Scheme) (*http.Response, error) {
 	ac, err := r.t.newConn(r.ctx, r.req, r.key)
 	if err != nil {
 		return nil, err
 	}
-	return r.handshake(ac, scheme, offered)
+	return r.handshake(ac, scheme)
 }
 
 // handshake runs the legs on ac, restarting once on a new connection if
 // the server closes this one mid-way.
-func (r *roundTrip) handshake(ac *authConn, scheme Scheme, offered []Challenge) (*http.Response, error) {
+func (r *roundTrip) handshake(ac *authConn, scheme Scheme) (*http.Response, error) {
 	for {
-		resp, err := r.legs(ac, scheme, offered)
+		resp, err := r.legs(ac, scheme)
 		if err != errRestart {
 			return resp, err
 		}
@@ -179,8 +183,12 @@ func (r *roundTrip) handshake(ac *authConn, scheme Scheme, offered []Challenge) 
 
 // legs drives a new security context over ac until the server accepts,
 // rejects or breaks off.
-func (r *roundTrip) legs(ac *authConn, scheme Scheme, offered []Challenge) (*http.Response, error) {
-	sec, scheme, err := r.t.newContext(r.ctx, scheme, r.creds, r.req.URL, ac.tls, offered)
+func (r *roundTrip) legs(ac *authConn, scheme Scheme) (*http.Response, error) {
+	var offeredNTLM bool
+	if v, ok := r.t.known.Load(r.key.origin); ok {
+		offeredNTLM = v.(originInfo).offeredNTLM
+	}
+	sec, scheme, err := r.t.newContext(r.ctx, scheme, r.creds, r.req.URL, ac.tls, offeredNTLM)
 	if err != nil {
 		ac.cc.Close()
 		return nil, r.failAs(scheme, 1, "acquire credentials", 0, err)
@@ -197,6 +205,7 @@ func (r *roundTrip) legs(ac *authConn, scheme Scheme, offered []Challenge) (*htt
 		}
 		out, cont, err := sec.Step(r.ctx, in)
 		if err != nil {
+			err = explain(sec, err)
 			ac.cc.Close()
 			if last != nil {
 				r.box.err = r.authErrAs(scheme, leg-1, "initialize context", last.StatusCode, err)
@@ -218,6 +227,7 @@ func (r *roundTrip) legs(ac *authConn, scheme Scheme, offered []Challenge) (*htt
 			}
 			return nil, errRestart
 		}
+		r.traceLeg(leg, scheme, l, resp, out, false)
 		if resp.StatusCode != http.StatusUnauthorized && !withBody {
 			// The server took a leg sent without the body as the request
 			// itself: it no longer asks for authentication. Send the real
@@ -243,7 +253,7 @@ func (r *roundTrip) legs(ac *authConn, scheme Scheme, offered []Challenge) (*htt
 		case !found || len(tok) == 0 || !cont:
 			// A bare challenge after a token, or any 401 once the context
 			// is complete: the server said no.
-			return r.rejected(ac, scheme, leg, resp, ErrRejected)
+			return r.rejected(ac, scheme, leg, resp, explain(sec, ErrRejected))
 		}
 		if resp.Close {
 			// The server ends the connection, and with it the handshake's
@@ -265,28 +275,39 @@ func (r *roundTrip) legs(ac *authConn, scheme Scheme, offered []Challenge) (*htt
 // accepted handles the server's non-401 answer to a leg: the final token
 // if any (mutual authentication), then the connection kept for later.
 func (r *roundTrip) accepted(ac *authConn, scheme Scheme, sec gss.Context, cont bool, resp *http.Response) (*http.Response, error) {
-	if cont {
+	var err error
+	sawToken := false
+	// Under MutualDisabled the server's final token is not looked at: the
+	// setting exists for servers and middleboxes that send broken ones.
+	if cont && !(scheme == SchemeNegotiate && r.t.Mutual == MutualDisabled) {
 		cs, _ := ParseChallenges(resp.Header, "Www-Authenticate")
-		tok, found, err := tokenFor(cs, scheme)
+		var tok []byte
+		var found bool
+		tok, found, err = tokenFor(cs, scheme)
 		if err == nil && found && len(tok) > 0 {
-			_, cont, err = sec.Step(r.ctx, tok)
-			if err == nil && cont {
-				err = fmt.Errorf("%w: context incomplete after the final token", ErrMutualAuth)
-			}
-		} else if err == nil {
-			err = r.t.finalTokenMissing(sec)
+			sawToken = true
+			_, _, err = sec.Step(r.ctx, tok)
 		}
-		if err != nil {
-			resp.Body.Close()
-			ac.cc.Close()
-			e := r.authErrAs(scheme, 0, "verify server", resp.StatusCode, err)
-			e.Response = resp
-			return nil, e
-		}
+	}
+	if err == nil {
+		err = r.t.checkMutual(sec, sawToken)
+	}
+	if err != nil {
+		resp.Body.Close()
+		ac.cc.Close()
+		e := r.authErrAs(scheme, 0, "verify server", resp.StatusCode, err)
+		e.Response = resp
+		return nil, e
 	}
 	ac.scheme = scheme
 	ac.persistent = connectionBound(scheme, sec, resp)
-	r.t.known.Store(r.key.origin, scheme)
+	if v, ok := r.t.known.Load(r.key.origin); ok {
+		info := v.(originInfo)
+		info.scheme = scheme
+		r.t.known.Store(r.key.origin, info)
+	} else {
+		r.t.known.Store(r.key.origin, originInfo{scheme: scheme})
+	}
 	return r.keep(ac, resp), nil
 }
 
@@ -315,7 +336,11 @@ func (r *roundTrip) send(ac *authConn) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ac.cc.RoundTrip(l)
+	resp, err := ac.cc.RoundTrip(l)
+	if err == nil {
+		r.traceLeg(0, ac.scheme, l, resp, nil, true)
+	}
+	return resp, err
 }
 
 // leg makes the request for one leg: a clone of the caller's, carrying

@@ -33,14 +33,14 @@ func (t *Transport) canUse(s Scheme, c *Credentials) bool {
 // request to u over a connection with TLS state st (nil: plain HTTP). It may
 // answer another scheme than asked (Negotiate falls back to raw NTLM when
 // Kerberos cannot work and the server offered NTLM), and says which.
-func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, u *url.URL, st *tls.ConnectionState, offered []Challenge) (gss.Context, Scheme, error) {
+func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, u *url.URL, st *tls.ConnectionState, offeredNTLM bool) (gss.Context, Scheme, error) {
 	cb := t.bindingsFor(st)
 	switch scheme {
 	case SchemeNTLM:
-		sec, err := t.newNTLM(c, u, cb)
+		sec, err := t.newNTLM(ctx, c, u, cb)
 		return sec, scheme, err
 	case SchemeNegotiate:
-		return t.newNegotiate(ctx, c, u, cb, offered)
+		return t.newNegotiate(ctx, c, u, cb, offeredNTLM)
 	case SchemeBasic:
 		if st == nil {
 			return nil, scheme, errors.New("negotiate: Basic is never sent over plain HTTP")
@@ -63,7 +63,7 @@ func (t *Transport) bindingsFor(st *tls.ConnectionState) *gss.ChannelBindings {
 	return channelBindings(st)
 }
 
-func (t *Transport) newNTLM(c *Credentials, u *url.URL, cb *gss.ChannelBindings) (gss.MICContext, error) {
+func (t *Transport) newNTLM(ctx context.Context, c *Credentials, u *url.URL, cb *gss.ChannelBindings) (gss.MICContext, error) {
 	if t.DisableNTLM {
 		return nil, fmt.Errorf("%w: NTLM is disabled", ErrUnsupportedScheme)
 	}
@@ -71,27 +71,24 @@ func (t *Transport) newNTLM(c *Credentials, u *url.URL, cb *gss.ChannelBindings)
 		return nil, fmt.Errorf("%w for NTLM", ErrNoCredentials)
 	}
 	user, domain := c.ntlmUser()
+	// MsvAvTargetName names the service as Kerberos would; NTLM also
+	// works with an IP literal, which has no SPN: then none is sent.
+	spn, _ := t.spnFor(ctx, u)
 	return ntlm.NewClient(ntlm.Config{
 		User:            user,
 		Domain:          domain,
 		Password:        c.password,
 		NTHash:          c.ntHash,
-		TargetName:      t.spnFor(u),
+		TargetName:      spn,
 		ChannelBindings: cb,
 	})
-}
-
-// spnFor returns the service principal name for u: HTTP/<host>, the host
-// lower-cased, no port.
-func (t *Transport) spnFor(u *url.URL) string {
-	return "HTTP/" + lowerASCII(u.Hostname())
 }
 
 // expectsChallenge reports whether the token of leg is sure to be answered
 // with a challenge rather than the final response, so its leg can go
 // without the body: the NTLM NEGOTIATE message.
 func expectsChallenge(sec gss.Context, scheme Scheme, leg int) bool {
-	return leg == 1 && scheme == SchemeNTLM
+	return leg == 1 && (scheme == SchemeNTLM || firstTokenIsNTLM(sec))
 }
 
 // connectionBound reports whether the server keeps the connection

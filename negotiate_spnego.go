@@ -2,19 +2,172 @@ package negotiate
 
 import (
 	"context"
+	"encoding/asn1"
+	"errors"
+	"fmt"
 	"net/url"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/krb"
+	"github.com/negotiate-go/negotiate/internal/spnego"
 )
 
-// TEMP until SPNEGO lands: Negotiate is answered only through raw NTLM.
-func (t *Transport) negotiateUsable(c *Credentials) bool { return false }
-
-func (t *Transport) newNegotiate(ctx context.Context, c *Credentials, u *url.URL, cb *gss.ChannelBindings, offered []Challenge) (gss.Context, Scheme, error) {
-	sec, err := t.newNTLM(c, u, cb)
-	return sec, SchemeNTLM, err
+// negotiateUsable reports whether the Negotiate scheme can be tried with c:
+// with Kerberos credentials, or with NTLM ones inside SPNEGO.
+func (t *Transport) negotiateUsable(c *Credentials) bool {
+	return c.hasKerberos() || (!t.DisableNTLM && c.hasNTLM())
 }
 
-func (t *Transport) finalTokenMissing(sec gss.Context) error { return nil }
+// newNegotiate makes the context for the Negotiate scheme (RFC 4559): SPNEGO
+// over Kerberos, then NTLM. Kerberos's first token is made here, so that
+// when Kerberos cannot work (no credentials, no SPN, an unknown SPN, no KDC)
+// and the server also offered raw NTLM, raw NTLM is used instead, as Squid
+// and Samba verifiers need (FIELD-NOTES). Otherwise SPNEGO carries NTLM,
+// with the mechListMIC MS-SPNG requires.
+func (t *Transport) newNegotiate(ctx context.Context, c *Credentials, u *url.URL, cb *gss.ChannelBindings, offeredNTLM bool) (gss.Context, Scheme, error) {
+	var mechs []spnego.Mech
+	first, krbErr := t.startKerberos(ctx, c, u, cb)
+	if krbErr == nil {
+		mechs = append(mechs, spnego.Mech{
+			OIDs: []asn1.ObjectIdentifier{spnego.OIDMSKerberos, spnego.OIDKerberos},
+			New:  func() (gss.MICContext, error) { return first, nil },
+		})
+	} else if !fallbackToNTLM(krbErr) {
+		return nil, SchemeNegotiate, krbErr
+	}
+	ntlmOK := !t.DisableNTLM && c.hasNTLM()
+	if krbErr != nil && ntlmOK && offeredNTLM {
+		sec, err := t.newNTLM(ctx, c, u, cb)
+		if err != nil {
+			return nil, SchemeNTLM, err
+		}
+		return &ntlmInstead{MICContext: sec, why: krbErr}, SchemeNTLM, nil
+	}
+	if ntlmOK {
+		mechs = append(mechs, spnego.Mech{
+			OIDs: []asn1.ObjectIdentifier{spnego.OIDNTLM},
+			New:  func() (gss.MICContext, error) { return t.newNTLM(ctx, c, u, cb) },
+		})
+	}
+	if len(mechs) == 0 {
+		return nil, SchemeNegotiate, krbErr
+	}
+	if krbErr != nil {
+		// SPNEGO keeps the first candidate's cause: let it see why
+		// Kerberos was dropped, so an NTLM failure still explains it.
+		mechs = append([]spnego.Mech{{
+			OIDs: []asn1.ObjectIdentifier{spnego.OIDMSKerberos, spnego.OIDKerberos},
+			New:  func() (gss.MICContext, error) { return nil, krbErr },
+		}}, mechs...)
+	}
+	return spnego.NewInitiator(mechs), SchemeNegotiate, nil
+}
 
-func negotiatedNTLM(sec gss.Context) bool { return false }
+// startKerberos makes a Kerberos context for u and its first token, so a
+// failure shows before anything is sent.
+func (t *Transport) startKerberos(ctx context.Context, c *Credentials, u *url.URL, cb *gss.ChannelBindings) (gss.MICContext, error) {
+	if !c.hasKerberos() {
+		return nil, fmt.Errorf("%w for Kerberos", ErrNoCredentials)
+	}
+	spn, err := t.spnFor(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	kc, err := t.krbClient(c)
+	if err != nil {
+		return nil, err
+	}
+	init := krb.NewInitiator(kc, spn, krb.InitiatorOptions{
+		Mutual:          t.Mutual != MutualDisabled,
+		ChannelBindings: cb,
+	})
+	out, cont, err := init.Step(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &primed{MICContext: init, out: out, cont: cont}, nil
+}
+
+// primed is a context whose first Step has already run: it replays that
+// step's result, then steps the context itself.
+type primed struct {
+	gss.MICContext
+	out     []byte
+	cont    bool
+	started bool
+}
+
+func (p *primed) Step(ctx context.Context, in []byte) ([]byte, bool, error) {
+	if !p.started && in == nil {
+		p.started = true
+		return p.out, p.cont, nil
+	}
+	p.started = true
+	return p.MICContext.Step(ctx, in)
+}
+
+// ntlmInstead is raw NTLM used because Kerberos could not work; it keeps
+// why, so that a failure of NTLM still tells the user about Kerberos.
+type ntlmInstead struct {
+	gss.MICContext
+	why error
+}
+
+// explain adds to err why Kerberos was not used, when NTLM stood in for it.
+func explain(sec gss.Context, err error) error {
+	var why error
+	switch s := sec.(type) {
+	case *ntlmInstead:
+		why = s.why
+	case *spnego.Initiator:
+		if s.Selected().Equal(spnego.OIDNTLM) {
+			why = s.Dropped()
+		}
+	}
+	if why == nil || err == nil || errors.Is(err, why) {
+		return err
+	}
+	return fmt.Errorf("%w (Kerberos not used: %w)", err, why)
+}
+
+// kerberosOf returns the Kerberos context inside sec, if Kerberos is the
+// mechanism in use.
+func kerberosOf(sec gss.Context) *krb.Initiator {
+	if sp, ok := sec.(*spnego.Initiator); ok {
+		sec = sp.Mech()
+	}
+	if p, ok := sec.(*primed); ok {
+		sec = p.MICContext
+	}
+	k, _ := sec.(*krb.Initiator)
+	return k
+}
+
+// checkMutual applies the mutual-authentication policy once the server has
+// accepted: under MutualRequired a Kerberos context must have verified the
+// server's AP-REP. sawToken says whether the response carried a final token.
+func (t *Transport) checkMutual(sec gss.Context, sawToken bool) error {
+	k := kerberosOf(sec)
+	if k == nil || t.Mutual != MutualRequired || k.Verified() {
+		return nil
+	}
+	if !sawToken {
+		return fmt.Errorf("%w: the server sent no final token", ErrMutualAuth)
+	}
+	return fmt.Errorf("%w: the final token did not complete the context", ErrMutualAuth)
+}
+
+// negotiatedNTLM reports whether SPNEGO settled on NTLM, which binds the
+// connection like raw NTLM.
+func negotiatedNTLM(sec gss.Context) bool {
+	sp, ok := sec.(*spnego.Initiator)
+	return ok && sp.Selected().Equal(spnego.OIDNTLM)
+}
+
+// firstTokenIsNTLM reports whether sec's first token is an NTLM NEGOTIATE
+// message (raw or in SPNEGO), which the server is sure to answer with a
+// challenge.
+func firstTokenIsNTLM(sec gss.Context) bool {
+	sp, ok := sec.(*spnego.Initiator)
+	return ok && sp.Selected().Equal(spnego.OIDNTLM)
+}

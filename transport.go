@@ -98,11 +98,26 @@ type Transport struct {
 	// per origin and identity. Zero means DefaultMaxIdleConnsPerOrigin.
 	MaxIdleConnsPerOrigin int
 
-	once  sync.Once
-	base  *http.Transport // Base or the default
-	hs    *http.Transport // base's clone for dedicated HTTP/1.1 connections
-	pool  connPool
-	known sync.Map // origin string -> Scheme that origin asked for
+	// Krb5Config is the path of the Kerberos configuration (krb5.conf,
+	// with include and includedir honoured). "" means the file KRB5_CONFIG
+	// names, else /etc/krb5.conf. It is read once, at the first Kerberos
+	// authentication.
+	Krb5Config string
+
+	// SPN decides the service principal name Kerberos asks tickets for.
+	SPN SPNPolicy
+
+	// Mutual is the Kerberos mutual-authentication policy; the zero value
+	// is MutualRequired.
+	Mutual MutualAuth
+
+	once     sync.Once
+	krb      krbClients // Kerberos clients and their tickets, per Credentials
+	spnCache spnCache
+	base     *http.Transport // Base or the default
+	hs       *http.Transport // base's clone for dedicated HTTP/1.1 connections
+	pool     connPool
+	known    sync.Map // origin string -> originInfo
 }
 
 func (t *Transport) init() {
@@ -228,6 +243,23 @@ func (t *Transport) unauthenticated(req *http.Request, creds *Credentials, box *
 	}
 	box.err = &AuthError{Host: canonicalAddr(req.URL), Op: "acquire credentials", StatusCode: resp.StatusCode, Err: cause}
 	return resp, nil
+}
+
+// originInfo is what the Transport remembers of an origin that asked for
+// authentication, so later requests skip the unauthenticated try.
+type originInfo struct {
+	scheme      Scheme // the scheme last used with it
+	offeredNTLM bool   // it offered raw NTLM too
+}
+
+// offersScheme reports whether cs has a challenge for s.
+func offersScheme(cs []Challenge, s Scheme) bool {
+	for _, c := range cs {
+		if c.Kind() == s {
+			return true
+		}
+	}
+	return false
 }
 
 // offersOurs reports whether cs has a Negotiate or NTLM challenge.

@@ -14,7 +14,9 @@ import (
 	"sync/atomic"
 	"unicode/utf16"
 
+	"github.com/negotiate-go/negotiate/internal/krbacceptor"
 	"github.com/negotiate-go/negotiate/internal/ntlmacceptor"
+	"github.com/negotiate-go/negotiate/internal/spnego"
 	"golang.org/x/crypto/md4"
 )
 
@@ -38,6 +40,14 @@ type Config struct {
 	// User(r.Context()) tells it who authenticated.
 	Handler http.Handler
 
+	// Kerberos, if set, accepts Kerberos under Negotiate (raw or in
+	// SPNEGO). NewKerberosServer fills it from a kdc.KDC.
+	Kerberos *KerberosConfig
+
+	// SPNEGORequireMIC demands the mechListMIC exchange whatever mechanism
+	// is chosen, as gss-ntlmssp does.
+	SPNEGORequireMIC bool
+
 	// RequireNTLMVersion rejects a NEGOTIATE message without the Version
 	// field, as gss-ntlmssp (behind Apache mod_auth_gssapi) does.
 	RequireNTLMVersion bool
@@ -52,6 +62,11 @@ type Faults struct {
 	// first CloseOnChallenge NTLM CHALLENGE messages ("Connection: close"),
 	// so that handshake can never finish on that connection.
 	CloseOnChallenge int
+	// OmitFinalToken leaves out the final Negotiate token (the Kerberos
+	// AP-REP of mutual authentication) on success.
+	OmitFinalToken bool
+	// CorruptFinalToken sends a final token with its last byte flipped.
+	CorruptFinalToken bool
 }
 
 // Stats counts what clients cost a Server.
@@ -64,9 +79,11 @@ type Stats struct {
 	Unauthenticated int64 // requests that arrived with no credentials
 }
 
-// A Server is an HTTP server on loopback that demands NTLM (offered under
-// the NTLM and Negotiate schemes, as IIS accepts raw NTLM in Negotiate)
-// and keeps authentication per TCP connection.
+// A Server is an HTTP server on loopback that demands Windows-style
+// authentication: NTLM under the NTLM scheme, and under Negotiate raw NTLM
+// (as IIS accepts it), NTLM in SPNEGO, and Kerberos raw or in SPNEGO when
+// Config.Kerberos is set. NTLM keeps authentication per TCP connection;
+// Kerberos does when KerberosConfig.ConnectionBound is set.
 //
 // A Server is safe for concurrent use by multiple goroutines.
 type Server struct {
@@ -75,6 +92,9 @@ type Server struct {
 	cfg      Config
 	acceptor *ntlmacceptor.Acceptor
 	handler  http.Handler
+
+	krbOnce sync.Once
+	krb     *krbacceptor.Acceptor
 
 	connections, challenges, handshakes, rejections, authenticated, unauthenticated atomic.Int64
 	closeFaults                                                                     atomic.Int64
@@ -165,9 +185,11 @@ type connKey struct{}
 
 // connState is what a server remembers about one TCP connection.
 type connState struct {
-	mu   sync.Mutex
-	ntlm *ntlmacceptor.Context // handshake in progress
-	user string                // authenticated user, "" if none
+	mu     sync.Mutex
+	ntlm   *ntlmacceptor.Context   // NTLM handshake in progress or just done
+	spnego *spnego.AcceptorContext // SPNEGO exchange in progress
+	krbRes *krbacceptor.Result     // Kerberos context of the SPNEGO exchange
+	user   string                  // authenticated user, "" if none
 }
 
 // userKey keys the authenticated user in a handler's request context.
@@ -192,19 +214,33 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	scheme, token, ok := parseAuthorization(r.Header.Get("Authorization"))
 	if !ok {
 		s.unauthenticated.Add(1)
-		cs.ntlm = nil
+		cs.ntlm, cs.spnego = nil, nil
 		s.challenge(w, "")
 		return
 	}
-	out, done, err := s.acceptNTLM(cs, token)
+	var res negotiateResult
+	var err error
+	if strings.EqualFold(scheme, "NTLM") {
+		res.out, res.done, err = s.acceptNTLM(cs, token)
+		res.user, res.bound = s.ntlmUser(cs, res.done), true
+	} else {
+		res, err = s.acceptNegotiate(cs, token)
+	}
 	switch {
 	case err != nil:
 		s.rejections.Add(1)
-		cs.ntlm = nil
+		cs.ntlm, cs.spnego = nil, nil
 		w.Header().Set("X-Auth-Failure", err.Error())
+		if len(res.out) > 0 {
+			// A reject token (SPNEGO reject, a KRB-ERROR) says why.
+			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(res.out))
+			s.challenges.Add(1)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
 		s.challenge(w, "")
-	case !done:
-		w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(out))
+	case !res.done:
+		w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(res.out))
 		if s.closeFaults.Add(-1) >= 0 {
 			w.Header().Set("Connection", "close")
 		}
@@ -212,11 +248,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 	default:
 		s.handshakes.Add(1)
-		cs.user = cs.ntlm.Domain() + `\` + cs.ntlm.User()
-		cs.ntlm = nil
+		if res.bound {
+			cs.user = res.user
+			w.Header().Set("Persistent-Auth", "true")
+		}
+		if len(res.out) > 0 && !s.cfg.Faults.OmitFinalToken {
+			// RFC 4559 §5: the final token rides on the success response.
+			w.Header().Set("WWW-Authenticate", s.finalToken(scheme, res.out))
+		}
 		s.authenticated.Add(1)
-		w.Header().Set("Persistent-Auth", "true")
-		s.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, cs.user)))
+		s.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, res.user)))
 	}
 }
 

@@ -91,10 +91,30 @@ func (a *Acceptor) choose(offered []asn1.ObjectIdentifier) int {
 	return -1
 }
 
-// rejectToken is NegTokenResp{negState: reject}.
-func rejectToken() []byte {
-	b, _ := (&negTokenResp{hasNegState: true, negState: Reject}).encode()
+// rejectToken is NegTokenResp{negState: reject}, carrying the mechanism's
+// error token when it made one (a KRB-ERROR saying, say, clock skew), as
+// Windows and MIT acceptors send it, so the initiator can tell why.
+func rejectToken(mechErr []byte) []byte {
+	b, _ := (&negTokenResp{hasNegState: true, negState: Reject, responseToken: mechErr}).encode()
 	return b
+}
+
+// mechFailure is a mechanism's failure with the error token it made.
+type mechFailure struct {
+	err   error
+	token []byte
+}
+
+func (m *mechFailure) Error() string { return m.err.Error() }
+func (m *mechFailure) Unwrap() error { return m.err }
+
+// mechAccept runs the mechanism, keeping its error token on failure.
+func (c *AcceptorContext) mechAccept(tok []byte) ([]byte, bool, error) {
+	out, done, err := c.mech.Accept(tok)
+	if err != nil {
+		return nil, false, &mechFailure{err: fmt.Errorf("negotiate: spnego: %s: %w: %w", MechName(c.mechOID), gss.ErrRejected, err), token: out}
+	}
+	return out, done, nil
 }
 
 // Accept consumes a token from the initiator and returns the token to send
@@ -110,7 +130,11 @@ func (c *AcceptorContext) Accept(token []byte) (out []byte, done bool, err error
 	out, done, err = c.accept(token)
 	if err != nil {
 		c.finished = true
-		return rejectToken(), false, err
+		var mf *mechFailure
+		if errors.As(err, &mf) {
+			return rejectToken(mf.token), false, mf.err
+		}
+		return rejectToken(nil), false, err
 	}
 	c.finished = done
 	return out, done, nil
@@ -139,8 +163,8 @@ func (c *AcceptorContext) accept(token []byte) ([]byte, bool, error) {
 		if c.mechDone {
 			return nil, false, malformed("token", errors.New("a mechanism token after the mechanism completed"))
 		}
-		if out, c.mechDone, err = c.mech.Accept(resp.responseToken); err != nil {
-			return nil, false, fmt.Errorf("negotiate: spnego: %s: %w: %w", MechName(c.mechOID), gss.ErrRejected, err)
+		if out, c.mechDone, err = c.mechAccept(resp.responseToken); err != nil {
+			return nil, false, err
 		}
 	}
 	if resp.mechListMIC != nil {
@@ -179,8 +203,8 @@ func (c *AcceptorContext) first(init *negTokenInit) ([]byte, bool, error) {
 	// The optimistic token is for the initiator's first mechanism only
 	// (RFC 4178 §3.2 step 2); otherwise it is ignored.
 	if init.mechToken != nil && sameMech(c.mechOID, init.mechTypes[0]) {
-		if out, c.mechDone, err = m.Accept(init.mechToken); err != nil {
-			return nil, false, fmt.Errorf("negotiate: spnego: %s: %w: %w", MechName(c.mechOID), gss.ErrRejected, err)
+		if out, c.mechDone, err = c.mechAccept(init.mechToken); err != nil {
+			return nil, false, err
 		}
 	}
 	return c.respond(out, true)

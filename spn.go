@@ -1,0 +1,122 @@
+package negotiate
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// SPNPolicy decides the service principal name (SPN) a Kerberos ticket is
+// asked for. The zero value gives "HTTP/<host>", the host lower-cased and
+// without port, as browsers, curl and .NET do. The request's Host header is
+// never changed, whatever the SPN.
+type SPNPolicy struct {
+	// Hosts maps a host name (lower-case, without port) to the SPN to use
+	// for it, for services registered under another name (a load
+	// balancer's, say). An entry for an IP literal makes it usable.
+	Hosts map[string]string
+	// Service is the service class; "" means "HTTP".
+	Service string
+	// IncludePort appends ":port" when the URL names a port other than the
+	// scheme's default (HTTP/host:8443), as some services register.
+	IncludePort bool
+	// Canonicalize follows DNS CNAME records to the canonical host name
+	// before forming the SPN, as MIT Kerberos's dns_canonicalize_hostname
+	// does. Results are cached for the life of the Transport.
+	Canonicalize bool
+}
+
+// spnCache caches CNAME lookups.
+type spnCache struct {
+	mu    sync.Mutex
+	cname map[string]string
+}
+
+// spnFor returns the SPN for a request to u, or an error wrapping ErrNoSPN
+// when u's host is an IP literal and no SPN is configured for it.
+func (t *Transport) spnFor(ctx context.Context, u *url.URL) (string, error) {
+	p := &t.SPN
+	host := lowerASCII(u.Hostname())
+	if spn, ok := p.Hosts[host]; ok {
+		return spn, nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return "", fmt.Errorf("%w: %s is an IP address; use the host name or set SPNPolicy.Hosts", ErrNoSPN, host)
+	}
+	if p.Canonicalize {
+		host = t.canonicalHost(ctx, host)
+	}
+	service := p.Service
+	if service == "" {
+		service = "HTTP"
+	}
+	spn := service + "/" + host
+	if port := u.Port(); p.IncludePort && port != "" && port != defaultPort(u.Scheme) {
+		spn += ":" + port
+	}
+	return spn, nil
+}
+
+// canonicalHost follows host's CNAME records, once per host.
+func (t *Transport) canonicalHost(ctx context.Context, host string) string {
+	c := &t.spnCache
+	c.mu.Lock()
+	if name, ok := c.cname[host]; ok {
+		c.mu.Unlock()
+		return name
+	}
+	c.mu.Unlock()
+	name, err := net.DefaultResolver.LookupCNAME(ctx, host)
+	if err != nil || name == "" {
+		name = host
+	}
+	name = lowerASCII(strings.TrimSuffix(name, "."))
+	c.mu.Lock()
+	if c.cname == nil {
+		c.cname = make(map[string]string)
+	}
+	c.cname[host] = name
+	c.mu.Unlock()
+	return name
+}
+
+func defaultPort(scheme string) string {
+	if strings.EqualFold(scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// MutualAuth is the policy for Kerberos mutual authentication: the server
+// proving its identity with the AP-REP in its final Negotiate token (RFC
+// 4559 §5, RFC 4120 §3.2.5).
+type MutualAuth int
+
+const (
+	// MutualRequired, the zero value: ask the server to prove its identity,
+	// and when it does not (no final token, a bad one, or an incomplete
+	// context) do not hand its response to the caller: close it and fail
+	// with ErrMutualAuth.
+	MutualRequired MutualAuth = iota
+	// MutualOptional: ask, verify a final token when the server sends one
+	// (a bad one still fails), accept a response without one.
+	MutualOptional
+	// MutualDisabled: do not ask.
+	MutualDisabled
+)
+
+func (m MutualAuth) String() string {
+	switch m {
+	case MutualRequired:
+		return "required"
+	case MutualOptional:
+		return "optional"
+	case MutualDisabled:
+		return "disabled"
+	}
+	return fmt.Sprintf("MutualAuth(%d)", int(m))
+}
