@@ -57,7 +57,7 @@ func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credential
 // bindingsFor returns the channel bindings for a connection with TLS state
 // st: tls-server-end-point (RFC 5929) over TLS, none over plain HTTP.
 func (t *Transport) bindingsFor(st *tls.ConnectionState) *gss.ChannelBindings {
-	if st == nil {
+	if st == nil || t.DisableChannelBindings {
 		return nil
 	}
 	return channelBindings(st)

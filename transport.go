@@ -111,6 +111,13 @@ type Transport struct {
 	// is MutualRequired.
 	Mutual MutualAuth
 
+	// DisableChannelBindings sends no channel bindings. By default, over
+	// TLS, NTLM and Kerberos tokens are bound to the server certificate
+	// the connection saw (tls-server-end-point, RFC 5929), as Extended
+	// Protection for Authentication requires; a TLS-intercepting
+	// middlebox breaks such bindings, and this is the way around it.
+	DisableChannelBindings bool
+
 	once     sync.Once
 	krb      krbClients // Kerberos clients and their tickets, per Credentials
 	spnCache spnCache
