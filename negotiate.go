@@ -35,6 +35,9 @@ func (t *Transport) canUse(s Scheme, c *Credentials) bool {
 // Kerberos cannot work and the server offered NTLM), and says which.
 func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, u *url.URL, st *tls.ConnectionState, offeredNTLM bool) (gss.Context, Scheme, error) {
 	cb := t.bindingsFor(st)
+	if sec, ok, err := t.platformContext(ctx, scheme, c, u, cb); ok || err != nil {
+		return sec, scheme, err
+	}
 	switch scheme {
 	case SchemeNTLM:
 		sec, err := t.newNTLM(ctx, c, u, cb)

@@ -118,6 +118,10 @@ type Transport struct {
 	// middlebox breaks such bindings, and this is the way around it.
 	DisableChannelBindings bool
 
+	// SSPI says when Windows' own security packages authenticate; the
+	// zero value uses them for DefaultCredentials only.
+	SSPI SSPIPolicy
+
 	once     sync.Once
 	krb      krbClients // Kerberos clients and their tickets, per Credentials
 	spnCache spnCache
