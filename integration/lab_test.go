@@ -1,0 +1,377 @@
+//go:build integration
+
+// This file reads the lab's environment and holds the helpers every test
+// uses: Transports configured for the lab, requests with a leg trace,
+// whoami, kinit, and the Apache access log.
+
+package integration
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/negotiate-go/negotiate"
+)
+
+// requestTimeout bounds every request of the suite; the lab answers in
+// milliseconds, so hitting it means something hangs.
+const requestTimeout = 30 * time.Second
+
+// labEnv is the lab's environment: the KEY=value lines of lab.env.
+type labEnv map[string]string
+
+var (
+	labOnce sync.Once
+	labVars labEnv
+	labErr  error
+)
+
+// lab returns the lab's environment. It skips the test when LAB_ENV is
+// unset, except under CI (CI=true), where a missing lab is a failure: the
+// suite must not pass there without having run.
+func lab(t testing.TB) labEnv {
+	t.Helper()
+	path := os.Getenv("LAB_ENV")
+	if path == "" {
+		const msg = "lab not up: run .ci/lab/up.sh and set LAB_ENV"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg + " (CI=true: the real-peer suite must run)")
+		}
+		t.Skip(msg)
+	}
+	labOnce.Do(func() { labVars, labErr = readLabEnv(path) })
+	if labErr != nil {
+		t.Fatalf("LAB_ENV: %v", labErr)
+	}
+	return labVars
+}
+
+// readLabEnv parses lab.env: KEY=value lines, never quoted, split at the
+// first '='.
+func readLabEnv(path string) (labEnv, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	env := labEnv{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: not KEY=value", path, i+1)
+		}
+		env[k] = v
+	}
+	for _, k := range []string{
+		"LAB_DIR", "KRB5_CONFIG", "LAB_REALM", "LAB_USER", "LAB_PASSWORD", "LAB_USER2", "LAB_PASSWORD2",
+		"LAB_NTLM_DOMAIN", "LAB_KEYTAB", "LAB_HTTP_HOST", "LAB_HTTP_SPN", "LAB_HTTP_URL", "LAB_HTTPS_URL",
+		"LAB_CA_FILE", "LAB_PROXY_URL", "LAB_PROXY_OPEN_URL", "LAB_VERSIONS",
+	} {
+		if env[k] == "" {
+			return nil, fmt.Errorf("%s: %s missing", path, k)
+		}
+	}
+	return env, nil
+}
+
+// principal is alice's Kerberos principal, user@REALM.
+func (e labEnv) principal() string { return e["LAB_USER"] + "@" + e["LAB_REALM"] }
+
+// ntlmUser is alice's NTLM name, DOMAIN\user, as whoami reports it.
+func (e labEnv) ntlmUser() string { return e["LAB_NTLM_DOMAIN"] + `\` + e["LAB_USER"] }
+
+// url returns the lab's base URL for scheme "http" or "https".
+func (e labEnv) url(scheme string) string {
+	if scheme == "https" {
+		return e["LAB_HTTPS_URL"]
+	}
+	return e["LAB_HTTP_URL"]
+}
+
+// baseTransport returns an *http.Transport that trusts only the lab CA and
+// never uses a proxy from the environment.
+func baseTransport(t testing.TB, e labEnv) *http.Transport {
+	t.Helper()
+	pem, err := os.ReadFile(e["LAB_CA_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("%s: no certificate", e["LAB_CA_FILE"])
+	}
+	base := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: pool},
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: requestTimeout,
+		MaxIdleConnsPerHost:   64,
+	}
+	t.Cleanup(base.CloseIdleConnections)
+	return base
+}
+
+// newTransport returns a Transport for the lab with credentials c: the
+// lab's krb5.conf, the lab CA, mutual authentication required.
+func newTransport(t testing.TB, e labEnv, c *negotiate.Credentials) *negotiate.Transport {
+	t.Helper()
+	tr := &negotiate.Transport{
+		Base:        baseTransport(t, e),
+		Credentials: c,
+		Krb5Config:  e["KRB5_CONFIG"],
+		Mutual:      negotiate.MutualRequired,
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
+// result is what one request through a Transport gave.
+type result struct {
+	resp *http.Response // body already read and closed
+	body []byte
+	legs []negotiate.LegInfo
+	err  error
+}
+
+// tokens counts the legs that carried a token.
+func (r result) tokens() int {
+	n := 0
+	for _, l := range r.legs {
+		if l.Sent != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// schemes lists the scheme of every leg, "-" for a leg without a token,
+// for messages.
+func (r result) schemes() string {
+	var s []string
+	for _, l := range r.legs {
+		if l.Scheme == "" {
+			s = append(s, "-")
+		} else {
+			s = append(s, l.Scheme)
+		}
+	}
+	return strings.Join(s, ",")
+}
+
+// do sends one request through rt with a leg trace and reads the whole
+// response body. body may be nil. setup, if not nil, may change the request
+// before it is sent.
+func do(t testing.TB, rt http.RoundTripper, method, u string, body io.Reader, setup func(*http.Request)) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	var r result
+	ctx = negotiate.WithClientTrace(ctx, &negotiate.ClientTrace{Leg: func(l negotiate.LegInfo) {
+		// Keep only what the tests read; the hook must not keep the values.
+		r.legs = append(r.legs, negotiate.LegInfo{
+			Leg: l.Leg, Scheme: l.Scheme, Reused: l.Reused,
+			Sent: bytes.Clone(l.Sent), Received: bytes.Clone(l.Received),
+			Response: &http.Response{StatusCode: l.Response.StatusCode, Header: l.Response.Header.Clone()},
+		})
+	}})
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(req)
+	}
+	r.resp, r.err = rt.RoundTrip(req)
+	if r.err != nil {
+		return r
+	}
+	r.body, err = io.ReadAll(r.resp.Body)
+	r.resp.Body.Close()
+	if err != nil {
+		t.Fatalf("%s %s: reading the body: %v", method, u, err)
+	}
+	return r
+}
+
+// whoami is the answer of a location's whoami script: REMOTE_USER and
+// the scheme and mechanism ("Negotiate/krb5", "Negotiate/NTLM", "NTLM/NTLM").
+type whoami struct{ user, mech string }
+
+func (w whoami) String() string { return w.user + " " + w.mech }
+
+// getWhoami GETs u (a .../whoami URL) through rt and requires a 200.
+func getWhoami(t testing.TB, rt http.RoundTripper, u string) (whoami, result) {
+	t.Helper()
+	r := do(t, rt, "GET", u, nil, nil)
+	if r.err != nil {
+		t.Fatalf("GET %s: %v", u, r.err)
+	}
+	if r.resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: status %d (legs %s), ResponseError %v; want 200", u, r.resp.StatusCode, r.schemes(), negotiate.ResponseError(r.resp))
+	}
+	return parseWhoami(r.body), r
+}
+
+func parseWhoami(b []byte) whoami {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	var w whoami
+	if len(lines) > 0 {
+		w.user = lines[0]
+	}
+	if len(lines) > 1 {
+		w.mech = lines[1]
+	}
+	return w
+}
+
+// scratchCCache points KRB5CCNAME at a new, empty credential cache path for
+// the rest of the test (no file exists there yet) and keeps the client
+// keytab and the default cache out of reach. It returns the path.
+func scratchCCache(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ccache")
+	t.Setenv("KRB5CCNAME", "FILE:"+path)
+	t.Setenv("KRB5_CLIENT_KTNAME", "")
+	return path
+}
+
+// kinit runs the lab's MIT kinit for alice with her password into the
+// credential cache at path.
+func kinit(t testing.TB, e labEnv, path string) {
+	t.Helper()
+	kinitPath, err := exec.LookPath("kinit")
+	if err != nil {
+		t.Fatalf("kinit not found (the lab installs krb5-user): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kinitPath, e.principal())
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+e["KRB5_CONFIG"], "KRB5CCNAME=FILE:"+path)
+	cmd.Stdin = strings.NewReader(e["LAB_PASSWORD"] + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit %s: %v\n%s", e.principal(), err, out)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("kinit wrote no cache at %s: %v", path, err)
+	}
+}
+
+// accessLog is the lab Apache's access log.
+type accessLog struct {
+	path   string
+	offset int64
+}
+
+// openAccessLog notes the end of the access log, so that entries can later
+// be read from there on.
+func openAccessLog(t testing.TB, e labEnv) *accessLog {
+	t.Helper()
+	path := filepath.Join(e["LAB_DIR"], "apache", "logs", "access.log")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("access log: %v", err)
+	}
+	return &accessLog{path: path, offset: fi.Size()}
+}
+
+// logEntry is one access log line: "%h:%{remote}p %u %t \"%r\" %>s %b keepalive=%k".
+type logEntry struct {
+	port    string // the client's port: one per TCP connection
+	user    string
+	request string // "GET /krb/whoami HTTP/1.1"
+	status  string
+}
+
+// entries returns the entries written since openAccessLog whose request
+// line contains substr. Apache writes an entry after the response, so it
+// waits (boundedly) until want entries have appeared.
+func (l *accessLog) entries(t testing.TB, substr string, want int) []logEntry {
+	t.Helper()
+	var got []logEntry
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got = got[:0]
+		f, err := os.Open(l.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Seek(l.offset, io.SeekStart); err != nil {
+			f.Close()
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			e, ok := parseLogLine(sc.Text())
+			if ok && strings.Contains(e.request, substr) {
+				got = append(got, e)
+			}
+		}
+		f.Close()
+		if len(got) >= want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func parseLogLine(s string) (logEntry, bool) {
+	// 127.0.0.1:37358 alice@LAB.TEST [23/Nov/2026:22:10:33 +0000] "GET /krb/whoami HTTP/1.1" 200 2 keepalive=0
+	addr, rest, ok := strings.Cut(s, " ")
+	if !ok {
+		return logEntry{}, false
+	}
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return logEntry{}, false
+	}
+	user, rest, _ := strings.Cut(rest, " ")
+	q1 := strings.IndexByte(rest, '"')
+	q2 := strings.LastIndexByte(rest, '"')
+	if q1 < 0 || q2 <= q1 {
+		return logEntry{}, false
+	}
+	fields := strings.Fields(rest[q2+1:])
+	if len(fields) < 1 {
+		return logEntry{}, false
+	}
+	return logEntry{port: addr[i+1:], user: user, request: rest[q1+1 : q2], status: fields[0]}, true
+}
+
+// hostPort returns the port of a base URL such as LAB_HTTP_URL.
+func hostPort(t testing.TB, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Port()
+}
+
+// errorsIs reports whether err (or, when err is nil, resp's ResponseError)
+// wraps target; it returns the error it looked at, for messages.
+func errorsIs(resp *http.Response, err, target error) (bool, error) {
+	if err == nil && resp != nil {
+		err = negotiate.ResponseError(resp)
+	}
+	return errors.Is(err, target), err
+}
