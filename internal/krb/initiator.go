@@ -160,6 +160,29 @@ func (i *Initiator) checksumFlags() uint32 {
 	return f
 }
 
+// MS-KILE §3.2.5.8: a client that sends channel bindings says so in the
+// authenticator, so that a Windows server (and MIT krb5 since 1.19) can
+// tell "bindings absent" from "client unaware of bindings".
+const (
+	adIfRelevant     = 1      // AD-IF-RELEVANT, RFC 4120 §5.2.6.1
+	adAuthDataAPOpts = 143    // AD-AUTH-DATA-AP-OPTIONS, MS-KILE §3.2.5.8
+	kerbAPOptionsCBT = 0x4000 // KERB_AP_OPTIONS_CBT
+)
+
+// cbtAuthData returns the authenticator's authorization-data announcing
+// channel bindings (MS-KILE §3.2.5.8): one AD-IF-RELEVANT element (so that
+// a server that does not know ad-type 143 ignores it, RFC 4120 §5.2.6.1)
+// holding AD-AUTH-DATA-AP-OPTIONS whose ad-data is KERB_AP_OPTIONS_CBT as a
+// four-byte little-endian integer.
+func cbtAuthData() (types.AuthorizationData, error) {
+	opts := binary.LittleEndian.AppendUint32(nil, kerbAPOptionsCBT)
+	inner, err := asn1.Marshal(types.AuthorizationData{{ADType: adAuthDataAPOpts, ADData: opts}})
+	if err != nil {
+		return nil, fmt.Errorf("negotiate: kerberos: encoding AP options: %v", err)
+	}
+	return types.AuthorizationData{{ADType: adIfRelevant, ADData: inner}}, nil
+}
+
 // gssChecksum is the value of the 0x8003 checksum (RFC 4121 §4.1.1):
 // Lgth (16, little-endian), Bnd (MD5 of the channel bindings, or zeros),
 // Flags (little-endian). No delegation, so nothing follows.
@@ -196,6 +219,13 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 		Cksum:  types.Checksum{CksumType: chksumGSS, Checksum: gssChecksum(i.opts.ChannelBindings, i.checksumFlags())},
 		CTime:  now.Truncate(time.Second),
 		Cusec:  now.Nanosecond() / 1000,
+	}
+	if i.opts.ChannelBindings != nil {
+		ad, err := cbtAuthData()
+		if err != nil {
+			return nil, err
+		}
+		auth.AuthorizationData = ad
 	}
 	// A fresh subkey of the session key's enctype (RFC 4121 §2) and a
 	// random initial sequence number.
