@@ -69,48 +69,61 @@ type env struct {
 	base *http.Transport // a fresh plain transport, the case's own
 }
 
-// A doer sends one request, as http.Client.Do does.
-type doer func(*http.Request) (*http.Response, error)
+// A client sends requests; *http.Client is one.
+type client interface {
+	Do(*http.Request) (*http.Response, error)
+	CloseIdleConnections()
+}
 
 // A clientCase is one column of the benchmark table.
 type clientCase struct {
 	name   string
 	server serverKind
-	setup  func(tb testing.TB, e *env) doer
+	setup  func(tb testing.TB, e *env) client
 }
 
 // cases are the clients benchmarked, in the order of the table's columns.
 // The first is the baseline the others are compared with. A file behind
 // the gokrb5peer build tag appends gokrb5's SPNEGO client.
 var cases = []clientCase{
-	{"baseline", plainServer, func(_ testing.TB, e *env) doer {
-		return (&http.Client{Transport: e.base}).Do
+	{"baseline", plainServer, func(_ testing.TB, e *env) client {
+		return &http.Client{Transport: e.base}
 	}},
-	{"ntlm", ntlmServer, func(tb testing.TB, e *env) doer {
+	{"ntlm", ntlmServer, func(tb testing.TB, e *env) client {
 		return ours(tb, e, negotiate.Password(ntlmUser, password))
 	}},
-	{"go-ntlmssp", ntlmServer, func(_ testing.TB, e *env) doer {
-		c := &http.Client{Transport: ntlmssp.Negotiator{RoundTripper: e.base}}
-		return func(req *http.Request) (*http.Response, error) {
-			req.SetBasicAuth(ntlmUser, password) // its way of taking credentials
-			return c.Do(req)
-		}
+	{"go-ntlmssp", ntlmServer, func(_ testing.TB, e *env) client {
+		return &basicAuthClient{&http.Client{Transport: ntlmssp.Negotiator{RoundTripper: e.base}}, e.base}
 	}},
-	{"krb", krbServer, func(tb testing.TB, e *env) doer {
+	{"krb", krbServer, func(tb testing.TB, e *env) client {
 		return ours(tb, e, negotiate.Password(user+"@"+realm, password))
 	}},
-	{"krb-bound", krbBoundServer, func(tb testing.TB, e *env) doer {
+	{"krb-bound", krbBoundServer, func(tb testing.TB, e *env) client {
 		return ours(tb, e, negotiate.Password(user+"@"+realm, password))
 	}},
 }
 
 // ours returns our Transport with creds, over e's base transport.
-func ours(tb testing.TB, e *env, creds *negotiate.Credentials) doer {
+func ours(tb testing.TB, e *env, creds *negotiate.Credentials) client {
 	tb.Helper()
 	tr := &negotiate.Transport{Base: e.base, Credentials: creds, Krb5Config: e.kdc.Krb5Conf()}
 	tb.Cleanup(tr.CloseIdleConnections)
-	return (&http.Client{Transport: tr}).Do
+	return &http.Client{Transport: tr}
 }
+
+// basicAuthClient is go-ntlmssp's client: its Negotiator takes the
+// credentials of each request from req.SetBasicAuth.
+type basicAuthClient struct {
+	*http.Client
+	base *http.Transport // the Negotiator's, which has no CloseIdleConnections
+}
+
+func (c *basicAuthClient) Do(req *http.Request) (*http.Response, error) {
+	req.SetBasicAuth(ntlmUser, password)
+	return c.Client.Do(req)
+}
+
+func (c *basicAuthClient) CloseIdleConnections() { c.base.CloseIdleConnections() }
 
 // newKDC starts the KDC the Kerberos cases share, with the benchmark user.
 func newKDC(tb testing.TB) *kdc.KDC {
@@ -191,7 +204,7 @@ func newBase(tb testing.TB) *http.Transport {
 
 // A sender sends one request and checks its answer.
 type sender struct {
-	do      doer
+	c       client
 	ctx     context.Context
 	url     string
 	method  string
@@ -215,7 +228,7 @@ func (s *sender) send() error {
 	if err != nil {
 		return err
 	}
-	resp, err := s.do(req)
+	resp, err := s.c.Do(req)
 	if err != nil {
 		return err
 	}
@@ -257,10 +270,10 @@ func drive(n, conc int, send func() error) (failed int64, first error) {
 // handshakes; the round-trip tests count those), then b.N timed requests.
 func runCase(b *testing.B, cc clientCase, k *kdc.KDC, method string, payload []byte, conc int) {
 	url, stats := newServer(b, cc.server, k)
-	do := cc.setup(b, &env{url: url, kdc: k, base: newBase(b)})
+	c := cc.setup(b, &env{url: url, kdc: k, base: newBase(b)})
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	s := &sender{do: do, ctx: ctx, url: url, method: method, payload: payload}
+	s := &sender{c: c, ctx: ctx, url: url, method: method, payload: payload}
 
 	tgs0 := k.Stats().TGSRequests
 	coldFailed, coldErr := drive(conc, conc, s.send)
