@@ -14,6 +14,9 @@ import (
 type poolKey struct {
 	origin   string // scheme://host:port, lower-cased
 	identity string
+	// proxy is the proxy URL (without user info), "" for none, and
+	// proxyIdentity the identity authenticated to it.
+	proxy, proxyIdentity string
 }
 
 // An authConn is a dedicated HTTP/1.1 connection that completed a handshake.
@@ -26,8 +29,13 @@ type authConn struct {
 	persistent bool
 	scheme     Scheme
 	// tls is the state of the TLS connection, nil for plain HTTP.
-	tls  *tls.ConnectionState
-	idle *time.Timer
+	tls *tls.ConnectionState
+	// viaProxy: requests on the connection go to a proxy in absolute form
+	// (plain HTTP through a proxy), so a 407 may come.
+	viaProxy bool
+	// fresh: no request has been sent on the connection yet.
+	fresh bool
+	idle  *time.Timer
 }
 
 // connPool keeps idle authenticated connections. A connection is either in

@@ -1,17 +1,17 @@
 // This file holds the leg loop: one request's way through the handshake on
-// a dedicated connection, from the first token to the server's final answer.
+// a dedicated connection, from the first token to the server's final answer,
+// with a proxy's authentication (407) and the origin's (401) on the same
+// connection when both ask.
 
 package negotiate
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-
-	"github.com/negotiate-go/negotiate/internal/gss"
+	"net/url"
 )
 
 // drainLimit bounds how much of a 401 body is read to keep the connection:
@@ -30,8 +30,15 @@ type roundTrip struct {
 	ctx   context.Context // req's context, carrying box
 	box   *failureBox
 	creds *Credentials
-	body  *replayBody
-	key   poolKey
+	// denied: the policy forbids sending creds to this host (they are nil).
+	denied bool
+	body   *replayBody
+	key    poolKey
+
+	// proxy is the proxy the request goes through (user info removed),
+	// nil if none; proxyCreds authenticate to it.
+	proxy      *url.URL
+	proxyCreds *Credentials
 
 	restarted bool // the one restart on a new connection was used
 }
@@ -42,38 +49,57 @@ func (r *roundTrip) host() string { return canonicalAddr(r.req.URL) }
 func (r *roundTrip) run() (*http.Response, error) {
 	// An idle authenticated connection first.
 	if ac := r.t.pool.get(r.key); ac != nil {
-		if !ac.persistent {
-			// The server authenticates each request (stateless Kerberos):
-			// send a token on the first leg, no unauthenticated try.
-			return r.handshake(ac, ac.scheme)
-		}
-		resp, err := r.send(ac)
-		switch {
-		case err != nil:
-			// The kept connection broke under us; the request goes on a
-			// new one if its body allows.
-			ac.cc.Close()
-			if r.body.consumed() {
-				return nil, r.fail(0, "send", 0, fmt.Errorf("%w: %w", ErrBodyNotReplayable, err))
-			}
-		case resp.StatusCode == http.StatusUnauthorized && r.challengedFor(resp, ac.scheme):
-			// The server dropped the connection's authentication:
-			// authenticate it again.
-			if err := r.replayAfter(resp); err != nil {
-				ac.cc.Close()
-				return nil, err
-			}
-			discard(resp)
-			return r.handshake(ac, ac.scheme)
-		default:
-			return r.keep(ac, resp), nil
+		if resp, err, done := r.reuse(ac); done {
+			return resp, err
 		}
 	}
 	// An origin known to want authentication: handshake at once.
 	if v, ok := r.t.known.Load(r.key.origin); ok {
-		return r.dialAndHandshake(v.(originInfo).scheme)
+		return r.dialAndExchange(v.(originInfo).scheme)
+	}
+	// Through a proxy, the first try goes on a dedicated connection too:
+	// the proxy may want its own handshake on that connection, and
+	// net/http gives up on a CONNECT that is answered 407.
+	if r.proxy != nil {
+		return r.dialAndExchange(SchemeUnknown)
 	}
 	return r.probe()
+}
+
+// reuse sends the request on a kept connection. done=false means the
+// connection broke before an answer and the request may go on a new one.
+func (r *roundTrip) reuse(ac *authConn) (*http.Response, error, bool) {
+	if !ac.persistent {
+		// The server authenticates each request (stateless Kerberos):
+		// send a token on the first leg, no unauthenticated try.
+		resp, err := r.exchange(ac, ac.scheme)
+		return resp, err, true
+	}
+	resp, err := r.send(ac)
+	if err != nil {
+		ac.cc.Close()
+		if r.body.consumed() {
+			return nil, r.fail(0, "send", 0, fmt.Errorf("%w: %w", ErrBodyNotReplayable, err)), true
+		}
+		return nil, nil, false
+	}
+	again := SchemeUnknown // what to start the new handshake with
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized && r.challengedFor(resp, ac.scheme):
+		// The server dropped the connection's authentication.
+		again = ac.scheme
+	case resp.StatusCode == http.StatusProxyAuthRequired && ac.viaProxy:
+		// The proxy did; the origin's still holds.
+	default:
+		return r.keep(ac, resp), nil, true
+	}
+	if err := r.replayAfter(resp); err != nil {
+		ac.cc.Close()
+		return nil, err, true
+	}
+	discard(resp)
+	resp, err = r.exchange(ac, again)
+	return resp, err, true
 }
 
 // probe sends the request unauthenticated through Base's pool, to an origin
@@ -95,28 +121,51 @@ func (r *roundTrip) probe() (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.traceLeg(0, SchemeUnknown, l, resp, nil, false)
+	r.traceLeg(nil, nil, l, resp, false)
 	if resp.StatusCode != http.StatusUnauthorized {
 		return resp, nil
 	}
-	cs, err := ParseChallenges(resp.Header, "Www-Authenticate")
-	if err != nil {
-		r.box.err = r.authErr(0, "read challenge", resp.StatusCode, err)
-		return resp, nil
-	}
-	scheme, ok := r.choose(cs, r.req.URL.Scheme == "https")
+	o := &slot{}
+	scheme, cs, ok := r.chooseFor(o, resp)
 	if !ok {
-		if offersOurs(cs) {
-			r.box.err = r.authErr(0, "choose scheme", resp.StatusCode, ErrUnsupportedScheme)
-		}
 		return resp, nil
 	}
 	if err := r.replayAfter(resp); err != nil {
 		return nil, err
 	}
 	discard(resp)
-	r.t.known.Store(r.key.origin, originInfo{scheme: scheme, offeredNTLM: offersScheme(cs, SchemeNTLM)})
-	return r.dialAndHandshake(scheme)
+	r.remember(o, scheme, cs)
+	return r.dialAndExchange(scheme)
+}
+
+// chooseFor picks the scheme to answer resp's challenges for slot s with,
+// recording why in the request's failure box when there is none.
+func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge, bool) {
+	cs, err := s.challenges(resp)
+	if err != nil {
+		r.box.err = r.slotErr(s, SchemeUnknown, 0, "read challenge", resp.StatusCode, err)
+		return SchemeUnknown, nil, false
+	}
+	_, creds, _ := r.target(s, nil)
+	if creds == nil {
+		if offersOurs(cs) {
+			cause := ErrNoCredentials
+			if r.denied && !s.proxy {
+				cause = ErrHostNotAllowed
+			}
+			r.box.err = r.slotErr(s, SchemeUnknown, 0, "acquire credentials", resp.StatusCode, cause)
+		}
+		return SchemeUnknown, cs, false
+	}
+	overTLS := !s.proxy && r.req.URL.Scheme == "https"
+	scheme, ok := r.choose(cs, creds, overTLS)
+	if !ok {
+		if offersOurs(cs) {
+			r.box.err = r.slotErr(s, SchemeUnknown, 0, "choose scheme", resp.StatusCode, ErrUnsupportedScheme)
+		}
+		return SchemeUnknown, cs, false
+	}
+	return scheme, cs, true
 }
 
 // replayAfter checks that the body can be sent again after resp, closing
@@ -132,14 +181,14 @@ func (r *roundTrip) replayAfter(resp *http.Response) error {
 }
 
 // choose picks the scheme to answer cs with, given the credentials.
-func (r *roundTrip) choose(cs []Challenge, overTLS bool) (Scheme, bool) {
+func (r *roundTrip) choose(cs []Challenge, creds *Credentials, overTLS bool) (Scheme, bool) {
 	prefer := r.t.Preference
 	if prefer == nil {
 		prefer = DefaultPreference
 	}
 	usable := make([]Scheme, 0, len(prefer))
 	for _, s := range prefer {
-		if r.t.canUse(s, r.creds) {
+		if r.t.canUse(s, creds) {
 			usable = append(usable, s)
 		}
 	}
@@ -150,17 +199,17 @@ func (r *roundTrip) choose(cs []Challenge, overTLS bool) (Scheme, bool) {
 	return c.Kind(), true
 }
 
-func (r *roundTrip) dialAndHandshake(scheme Scheme) (*http.Response, error) {
-	ac, err := r.t.newConn(r.ctx, r.req, r.key)
+func (r *roundTrip) dialAndExchange(scheme Scheme) (*http.Response, error) {
+	ac, err := r.t.newConn(r.ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	return r.handshake(ac, scheme)
+	return r.exchange(ac, scheme)
 }
 
-// handshake runs the legs on ac, restarting once on a new connection if
-// the server closes this one mid-way.
-func (r *roundTrip) handshake(ac *authConn, scheme Scheme) (*http.Response, error) {
+// exchange runs the legs on ac, restarting once on a new connection if the
+// server closes this one mid-way.
+func (r *roundTrip) exchange(ac *authConn, scheme Scheme) (*http.Response, error) {
 	for {
 		resp, err := r.legs(ac, scheme)
 		if err != errRestart {
@@ -175,50 +224,45 @@ func (r *roundTrip) handshake(ac *authConn, scheme Scheme) (*http.Response, erro
 			return nil, r.fail(0, "send", 0, cause)
 		}
 		r.restarted = true
-		if ac, err = r.t.newConn(r.ctx, r.req, r.key); err != nil {
+		if ac, err = r.t.newConn(r.ctx, r); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// legs drives a new security context over ac until the server accepts,
-// rejects or breaks off.
-func (r *roundTrip) legs(ac *authConn, scheme Scheme) (*http.Response, error) {
-	var offeredNTLM bool
-	if v, ok := r.t.known.Load(r.key.origin); ok {
-		offeredNTLM = v.(originInfo).offeredNTLM
-	}
-	sec, scheme, err := r.t.newContext(r.ctx, scheme, r.creds, r.req.URL, ac.tls, offeredNTLM)
-	if err != nil {
-		ac.cc.Close()
-		return nil, r.failAs(scheme, 1, "acquire credentials", 0, err)
-	}
-	var (
-		in   []byte
-		last *http.Response // the latest 401, returned when the legs run out
-	)
-	for leg := 1; ; leg++ {
-		if leg > r.t.maxLegs() {
+// legs drives the origin's and, on a connection through a proxy, the
+// proxy's security contexts over ac until the server accepts, rejects or
+// breaks off. originScheme is the origin's scheme to start with, or
+// SchemeUnknown to try without a token first.
+func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, error) {
+	o, p := &slot{}, &slot{proxy: true}
+	if originScheme != SchemeUnknown {
+		if err := r.start(o, originScheme, ac); err != nil {
 			ac.cc.Close()
-			r.box.err = r.authErrAs(scheme, leg-1, "read challenge", last.StatusCode, ErrTooManyLegs)
-			return last, nil
+			return nil, err
 		}
-		out, cont, err := sec.Step(r.ctx, in)
-		if err != nil {
-			err = explain(sec, err)
-			ac.cc.Close()
-			if last != nil {
-				r.box.err = r.authErrAs(scheme, leg-1, "initialize context", last.StatusCode, err)
-				return last, nil
+	}
+	if ac.viaProxy && ac.fresh {
+		// A proxy known to want authentication gets its first token
+		// at once.
+		if v, ok := r.t.known.Load(r.memoryKey(p)); ok {
+			if err := r.start(p, v.(originInfo).scheme, ac); err != nil {
+				ac.cc.Close()
+				return nil, err
 			}
-			return nil, r.failAs(scheme, leg, "initialize context", 0, err)
 		}
-		withBody := !expectsChallenge(sec, scheme, leg)
-		l, err := r.leg(scheme, out, withBody)
+	}
+	ac.fresh = false
+	max := r.t.maxLegs()
+	for {
+		withBody := !o.announcesChallenge() && !p.announcesChallenge()
+		l, err := r.leg(withBody)
 		if err != nil {
 			ac.cc.Close()
-			return nil, r.failAs(scheme, leg, "send", 0, err)
+			return nil, r.failAs(o.scheme, o.legs, "send", 0, err)
 		}
+		o.apply(l)
+		p.apply(l)
 		resp, err := ac.cc.RoundTrip(l)
 		if err != nil {
 			if r.ctx.Err() != nil {
@@ -227,8 +271,14 @@ func (r *roundTrip) legs(ac *authConn, scheme Scheme) (*http.Response, error) {
 			}
 			return nil, errRestart
 		}
-		r.traceLeg(leg, scheme, l, resp, out, false)
-		if resp.StatusCode != http.StatusUnauthorized && !withBody {
+		r.traceLeg(o, p, l, resp, false)
+		var s *slot
+		switch {
+		case resp.StatusCode == http.StatusProxyAuthRequired && ac.viaProxy:
+			s = p
+		case resp.StatusCode == http.StatusUnauthorized:
+			s = o
+		case !withBody:
 			// The server took a leg sent without the body as the request
 			// itself: it no longer asks for authentication. Send the real
 			// request; the connection is not kept as authenticated.
@@ -239,90 +289,156 @@ func (r *roundTrip) legs(ac *authConn, scheme Scheme) (*http.Response, error) {
 			}
 			resp.Body = &closeHook{ReadCloser: resp.Body, hook: func() { ac.cc.Close() }}
 			return resp, nil
+		default:
+			return r.accepted(ac, o, p, resp)
 		}
-		if resp.StatusCode != http.StatusUnauthorized {
-			return r.accepted(ac, scheme, sec, cont, resp)
+		if s.legs >= max {
+			return r.rejected(ac, s, resp, ErrTooManyLegs)
 		}
-		cs, perr := ParseChallenges(resp.Header, "Www-Authenticate")
-		tok, found, terr := tokenFor(cs, scheme)
-		switch {
-		case perr != nil:
-			return r.rejected(ac, scheme, leg, resp, perr)
-		case terr != nil:
-			return r.rejected(ac, scheme, leg, resp, terr)
-		case !found || len(tok) == 0 || !cont:
-			// A bare challenge after a token, or any 401 once the context
-			// is complete: the server said no.
-			return r.rejected(ac, scheme, leg, resp, explain(sec, ErrRejected))
+		if done, err := r.onChallenge(s, ac, resp); done || err != nil {
+			if err == errRestart {
+				return nil, err
+			}
+			if err != nil {
+				ac.cc.Close()
+				return nil, err
+			}
+			return resp, nil
 		}
-		if resp.Close {
-			// The server ends the connection, and with it the handshake's
-			// state (Apache does after an Expect: 100-continue leg).
-			discard(resp)
-			return nil, errRestart
-		}
-		if err := r.replayAfter(resp); err != nil {
-			ac.cc.Close()
-			return nil, err
-		}
-		if !discard(resp) {
-			return nil, errRestart
-		}
-		in, last = tok, resp
 	}
 }
 
-// accepted handles the server's non-401 answer to a leg: the final token
-// if any (mutual authentication), then the connection kept for later.
-func (r *roundTrip) accepted(ac *authConn, scheme Scheme, sec gss.Context, cont bool, resp *http.Response) (*http.Response, error) {
-	var err error
-	sawToken := false
-	// Under MutualDisabled the server's final token is not looked at: the
-	// setting exists for servers and middleboxes that send broken ones.
-	if cont && !(scheme == SchemeNegotiate && r.t.Mutual == MutualDisabled) {
-		cs, _ := ParseChallenges(resp.Header, "Www-Authenticate")
-		var tok []byte
-		var found bool
-		tok, found, err = tokenFor(cs, scheme)
-		if err == nil && found && len(tok) > 0 {
-			sawToken = true
-			_, _, err = sec.Step(r.ctx, tok)
+// onChallenge handles a 401 or 407 for slot s: it starts the slot's
+// context on the first challenge, feeds the server's token to it on later
+// ones, and otherwise ends the exchange with resp as the answer (done).
+func (r *roundTrip) onChallenge(s *slot, ac *authConn, resp *http.Response) (done bool, err error) {
+	if !s.started() {
+		scheme, cs, ok := r.chooseFor(s, resp)
+		if !ok {
+			r.closeAfter(ac, resp)
+			return true, nil
+		}
+		if err := r.prepareNextLeg(resp); err != nil {
+			return false, err
+		}
+		r.remember(s, scheme, cs)
+		return false, r.start(s, scheme, ac)
+	}
+	cs, perr := s.challenges(resp)
+	tok, found, terr := tokenFor(cs, s.scheme)
+	switch {
+	case perr != nil:
+		r.rejectWith(ac, s, resp, perr)
+		return true, nil
+	case terr != nil:
+		r.rejectWith(ac, s, resp, terr)
+		return true, nil
+	case !found || len(tok) == 0 || !s.cont:
+		// A bare challenge after a token, or any challenge once the
+		// context is complete: the server said no.
+		r.rejectWith(ac, s, resp, explain(s.sec, ErrRejected))
+		return true, nil
+	}
+	out, cont, err := s.sec.Step(r.ctx, tok)
+	if err != nil {
+		r.rejectWith(ac, s, resp, explain(s.sec, err))
+		return true, nil
+	}
+	if err := r.prepareNextLeg(resp); err != nil {
+		return false, err
+	}
+	s.out, s.cont = out, cont
+	return false, nil
+}
+
+// prepareNextLeg reads the rest of a challenge so its connection can carry
+// the next leg, or asks for a restart when the server is closing it.
+func (r *roundTrip) prepareNextLeg(resp *http.Response) error {
+	if err := r.replayAfter(resp); err != nil {
+		return err
+	}
+	if !discard(resp) {
+		// The server ends the connection, and with it the handshake's
+		// state (Apache does after an Expect: 100-continue leg).
+		return errRestart
+	}
+	return nil
+}
+
+// accepted handles the server's answer that is no challenge: the final
+// tokens if any (mutual authentication), then the connection kept for later.
+func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*http.Response, error) {
+	for _, s := range []*slot{p, o} {
+		if !s.started() {
+			continue
+		}
+		if err := r.verifyFinal(s, resp); err != nil {
+			resp.Body.Close()
+			ac.cc.Close()
+			e := r.slotErr(s, s.scheme, 0, "verify server", resp.StatusCode, err)
+			e.Response = resp
+			return nil, e
 		}
 	}
-	if err == nil {
-		err = r.t.checkMutual(sec, sawToken)
-	}
-	if err != nil {
-		resp.Body.Close()
-		ac.cc.Close()
-		e := r.authErrAs(scheme, 0, "verify server", resp.StatusCode, err)
-		e.Response = resp
-		return nil, e
-	}
-	ac.scheme = scheme
-	ac.persistent = connectionBound(scheme, sec, resp)
-	if v, ok := r.t.known.Load(r.key.origin); ok {
-		info := v.(originInfo)
-		info.scheme = scheme
-		r.t.known.Store(r.key.origin, info)
-	} else {
-		r.t.known.Store(r.key.origin, originInfo{scheme: scheme})
+	if o.started() {
+		ac.scheme = o.scheme
+		ac.persistent = connectionBound(o.scheme, o.sec, resp)
+		r.remember(o, o.scheme, nil)
+	} else if ac.scheme == SchemeUnknown {
+		// The origin wants no authentication on this connection.
+		ac.persistent = true
 	}
 	return r.keep(ac, resp), nil
 }
 
-// rejected returns the server's final 401 as the response, recording why,
-// and closes the connection once the caller is done with the body.
-func (r *roundTrip) rejected(ac *authConn, scheme Scheme, leg int, resp *http.Response, cause error) (*http.Response, error) {
-	r.box.err = r.authErrAs(scheme, leg, "read challenge", resp.StatusCode, cause)
-	resp.Body = &closeHook{ReadCloser: resp.Body, hook: func() { ac.cc.Close() }}
+// verifyFinal checks the final token of slot s on a successful response,
+// and the mutual-authentication policy. Proxies send no final token
+// (Squid does not), so for a proxy one is verified only when present.
+func (r *roundTrip) verifyFinal(s *slot, resp *http.Response) error {
+	sawToken := false
+	// Under MutualDisabled the final token is not looked at: the setting
+	// exists for servers and middleboxes that send broken ones.
+	if s.cont && !(s.scheme == SchemeNegotiate && r.t.Mutual == MutualDisabled) {
+		cs, _ := s.challenges(resp)
+		tok, found, err := tokenFor(cs, s.scheme)
+		if err != nil {
+			return err
+		}
+		if found && len(tok) > 0 {
+			sawToken = true
+			if _, _, err := s.sec.Step(r.ctx, tok); err != nil {
+				return err
+			}
+		}
+	}
+	if s.proxy && !sawToken {
+		return nil
+	}
+	return r.t.checkMutual(s.sec, sawToken)
+}
+
+// rejectWith records why the server's challenge ends the exchange, and
+// closes the connection once the caller is done with resp.
+func (r *roundTrip) rejectWith(ac *authConn, s *slot, resp *http.Response, cause error) {
+	r.box.err = r.slotErr(s, s.scheme, s.legs, "read challenge", resp.StatusCode, cause)
+	r.closeAfter(ac, resp)
+}
+
+// rejected is rejectWith for the leg loop: resp is the answer.
+func (r *roundTrip) rejected(ac *authConn, s *slot, resp *http.Response, cause error) (*http.Response, error) {
+	r.rejectWith(ac, s, resp, cause)
 	return resp, nil
+}
+
+// closeAfter closes ac once the caller has closed resp's body.
+func (r *roundTrip) closeAfter(ac *authConn, resp *http.Response) {
+	resp.Body = &closeHook{ReadCloser: resp.Body, hook: func() { ac.cc.Close() }}
 }
 
 // keep returns resp, giving ac back to the pool once its body is done.
 func (r *roundTrip) keep(ac *authConn, resp *http.Response) *http.Response {
 	if resp.Close {
-		resp.Body = &closeHook{ReadCloser: resp.Body, hook: func() { ac.cc.Close() }}
+		r.closeAfter(ac, resp)
 		return resp
 	}
 	t := r.t
@@ -332,27 +448,24 @@ func (r *roundTrip) keep(ac *authConn, resp *http.Response) *http.Response {
 
 // send sends the request on an authenticated connection with no token.
 func (r *roundTrip) send(ac *authConn) (*http.Response, error) {
-	l, err := r.leg(ac.scheme, nil, true)
+	l, err := r.leg(true)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := ac.cc.RoundTrip(l)
 	if err == nil {
-		r.traceLeg(0, ac.scheme, l, resp, nil, true)
+		r.traceLeg(nil, nil, l, resp, true)
 	}
 	return resp, err
 }
 
-// leg makes the request for one leg: a clone of the caller's, carrying
-// token, with the body or without it.
-func (r *roundTrip) leg(scheme Scheme, token []byte, withBody bool) (*http.Request, error) {
+// leg makes the request for one leg: a clone of the caller's, with the body
+// or without it. The slots put their tokens on it.
+func (r *roundTrip) leg(withBody bool) (*http.Request, error) {
 	l := r.req.Clone(r.ctx)
 	// Never "Expect: 100-continue" on a handshake leg: Apache answers such
 	// a 401 with "Connection: close" and the handshake state is lost.
 	l.Header.Del("Expect")
-	if token != nil {
-		l.Header.Set("Authorization", scheme.String()+" "+base64.StdEncoding.EncodeToString(token))
-	}
 	if !withBody {
 		setEmpty(l)
 		return l, nil
@@ -374,11 +487,15 @@ func tokenFor(cs []Challenge, scheme Scheme) (tok []byte, found bool, err error)
 	return nil, false, nil
 }
 
-// challengedFor reports whether resp challenges for scheme.
+// challengedFor reports whether resp challenges for scheme, or for any
+// scheme of ours when scheme is SchemeUnknown.
 func (r *roundTrip) challengedFor(resp *http.Response, scheme Scheme) bool {
 	cs, err := ParseChallenges(resp.Header, "Www-Authenticate")
 	if err != nil {
 		return false
+	}
+	if scheme == SchemeUnknown {
+		return offersOurs(cs)
 	}
 	_, found, _ := tokenFor(cs, scheme)
 	return found

@@ -18,24 +18,31 @@ type ClientTrace struct {
 	Leg func(LegInfo)
 }
 
-// LegInfo describes one request and its response.
+// LegInfo describes one request and its response: a leg to the origin, or
+// a CONNECT to a proxy.
 type LegInfo struct {
 	// Leg is the leg's number in its handshake, from 1; 0 for a request
 	// sent without a token (the first try to an origin, or a request on an
 	// authenticated connection).
 	Leg int
-	// Scheme is the scheme of the token sent, "" if none.
-	Scheme string
 	// Request is the request as sent; its Body must not be read.
 	Request *http.Request
 	// Response is the response; its Body must not be read.
 	Response *http.Response
-	// Sent is the token sent, nil if none; Received is the server's token
-	// for Scheme in Response, nil if none.
-	Sent, Received []byte
 	// Reused reports whether the request went on a kept authenticated
 	// connection.
 	Reused bool
+
+	// Scheme is the scheme of the origin token sent, "" if none. Sent is
+	// that token; Received is the origin's token for Scheme in Response
+	// (WWW-Authenticate), nil if none.
+	Scheme         string
+	Sent, Received []byte
+
+	// ProxyScheme, ProxySent and ProxyReceived are the same for the
+	// proxy (Proxy-Authorization, Proxy-Authenticate).
+	ProxyScheme              string
+	ProxySent, ProxyReceived []byte
 }
 
 type traceKey struct{}
@@ -46,18 +53,36 @@ func WithClientTrace(ctx context.Context, trace *ClientTrace) context.Context {
 	return context.WithValue(ctx, traceKey{}, trace)
 }
 
-// traceLeg reports a leg to the request's trace, if it has one.
-func (r *roundTrip) traceLeg(leg int, scheme Scheme, req *http.Request, resp *http.Response, sent []byte, reused bool) {
+// traceLeg reports a leg to the request's trace, if it has one. o and p are
+// the origin's and the proxy's slots; either may be nil.
+func (r *roundTrip) traceLeg(o, p *slot, req *http.Request, resp *http.Response, reused bool) {
 	tr, _ := r.ctx.Value(traceKey{}).(*ClientTrace)
 	if tr == nil || tr.Leg == nil {
 		return
 	}
-	info := LegInfo{Leg: leg, Request: req, Response: resp, Sent: sent, Reused: reused}
-	if sent != nil {
-		info.Scheme = scheme.String()
+	info := LegInfo{Request: req, Response: resp, Reused: reused}
+	if o != nil && o.sent != nil {
+		info.Leg, info.Scheme, info.Sent = o.legs, o.scheme.String(), o.sent
 	}
-	if cs, err := ParseChallenges(resp.Header, "Www-Authenticate"); err == nil && scheme != SchemeUnknown {
-		info.Received, _, _ = tokenFor(cs, scheme)
+	if o != nil && o.started() {
+		info.Received = received(o, resp)
+	}
+	if p != nil && p.sent != nil {
+		info.ProxyScheme, info.ProxySent = p.scheme.String(), p.sent
+		info.Leg = max(info.Leg, p.legs)
+	}
+	if p != nil && p.started() {
+		info.ProxyReceived = received(p, resp)
 	}
 	tr.Leg(info)
+}
+
+// received returns the token for s's scheme in resp, nil if none.
+func received(s *slot, resp *http.Response) []byte {
+	cs, err := s.challenges(resp)
+	if err != nil {
+		return nil
+	}
+	tok, _, _ := tokenFor(cs, s.scheme)
+	return tok
 }

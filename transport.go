@@ -122,13 +122,21 @@ type Transport struct {
 	// zero value uses them for DefaultCredentials only.
 	SSPI SSPIPolicy
 
-	once     sync.Once
-	krb      krbClients // Kerberos clients and their tickets, per Credentials
-	spnCache spnCache
-	base     *http.Transport // Base or the default
-	hs       *http.Transport // base's clone for dedicated HTTP/1.1 connections
-	pool     connPool
-	known    sync.Map // origin string -> originInfo
+	// ProxyCredentials authenticate to the proxy Base's Proxy func
+	// chooses (by default the one HTTP_PROXY, HTTPS_PROXY and NO_PROXY
+	// name), when it answers 407 with Negotiate or NTLM. Nil means the
+	// proxy URL's user info, if any. They are sent to that proxy only,
+	// never to an origin; origin credentials are never sent to a proxy.
+	ProxyCredentials *Credentials
+
+	once       sync.Once
+	krb        krbClients // Kerberos clients and their tickets, per Credentials
+	spnCache   spnCache
+	base       *http.Transport // Base or the default
+	hs         *http.Transport // base's clone for dedicated HTTP/1.1 connections
+	pool       connPool
+	known      sync.Map // origin string, or "proxy " + proxy URL -> originInfo
+	proxyUsers sync.Map // proxy URL user info -> *Credentials
 }
 
 func (t *Transport) init() {
@@ -150,6 +158,11 @@ func (t *Transport) init() {
 		}
 		t.hs.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 		t.hs.ForceAttemptHTTP2 = false
+		// Through a proxy: plain HTTP goes in absolute form to the proxy
+		// (user info removed); HTTPS goes through a CONNECT tunnel that
+		// hsDial opens and authenticates, as net/http cannot.
+		t.hs.Proxy = t.hsProxy
+		t.hs.DialContext = t.hsDial
 		// A body that can travel only once is probed for with "Expect:
 		// 100-continue" through hs, so hs must wait for the answer.
 		if t.hs.ExpectContinueTimeout <= 0 {
@@ -212,21 +225,39 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	creds := t.credentialsFor(req)
-	if creds == nil || !t.hostAllowed(req) {
-		return t.unauthenticated(req.WithContext(ctx), creds, box)
+	denied := creds != nil && !t.hostAllowed(req)
+	if denied {
+		creds = nil
+	}
+	proxy, proxyCreds, err := t.proxyFor(req)
+	if err != nil {
+		return nil, err
+	}
+	if creds == nil && proxyCreds == nil {
+		return t.unauthenticated(req.WithContext(ctx), denied, box)
 	}
 	body, err := newReplayBody(req, t.maxBody())
 	if err != nil {
 		return nil, err
 	}
 	rt := &roundTrip{
-		t:     t,
-		req:   req,
-		ctx:   ctx,
-		box:   box,
-		creds: creds,
-		body:  body,
-		key:   poolKey{origin: originOf(req.URL), identity: creds.identity()},
+		t:          t,
+		req:        req,
+		ctx:        ctx,
+		box:        box,
+		creds:      creds,
+		denied:     denied,
+		body:       body,
+		proxy:      proxy,
+		proxyCreds: proxyCreds,
+		key: poolKey{
+			origin:        originOf(req.URL),
+			identity:      creds.identity(),
+			proxyIdentity: proxyCreds.identity(),
+		},
+	}
+	if proxy != nil {
+		rt.key.proxy = proxy.String()
 	}
 	resp, err := rt.run()
 	if err != nil || resp == nil {
@@ -239,7 +270,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // unauthenticated sends req as it is, for a request that may not or cannot
 // carry credentials, and records why when the server asks for them.
-func (t *Transport) unauthenticated(req *http.Request, creds *Credentials, box *failureBox) (*http.Response, error) {
+func (t *Transport) unauthenticated(req *http.Request, denied bool, box *failureBox) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
@@ -249,7 +280,7 @@ func (t *Transport) unauthenticated(req *http.Request, creds *Credentials, box *
 		return resp, nil
 	}
 	cause := ErrNoCredentials
-	if creds != nil {
+	if denied {
 		cause = ErrHostNotAllowed
 	}
 	box.err = &AuthError{Host: canonicalAddr(req.URL), Op: "acquire credentials", StatusCode: resp.StatusCode, Err: cause}
@@ -283,10 +314,11 @@ func offersOurs(cs []Challenge) bool {
 	return false
 }
 
-// newConn dials a dedicated HTTP/1.1 connection for req's origin and
-// records the TLS state the server presented, for channel bindings.
-func (t *Transport) newConn(ctx context.Context, req *http.Request, key poolKey) (*authConn, error) {
-	ac := &authConn{key: key}
+// newConn dials a dedicated HTTP/1.1 connection for r's origin, through
+// r's proxy if any, and records the TLS state the origin presented, for
+// channel bindings.
+func (t *Transport) newConn(ctx context.Context, r *roundTrip) (*authConn, error) {
+	ac := &authConn{key: r.key, fresh: true}
 	// The trace hook sees the TLS state as the connection is made, before
 	// any request: the first leg's token can then carry channel bindings.
 	trace := &httptrace.ClientTrace{TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
@@ -294,8 +326,24 @@ func (t *Transport) newConn(ctx context.Context, req *http.Request, key poolKey)
 			ac.tls = &cs
 		}
 	}}
-	cc, err := t.hs.NewClientConn(httptrace.WithClientTrace(ctx, trace), strings.ToLower(req.URL.Scheme), canonicalAddr(req.URL))
+	ctx = httptrace.WithClientTrace(ctx, trace)
+	scheme, addr := strings.ToLower(r.req.URL.Scheme), canonicalAddr(r.req.URL)
+	var plan *tunnelPlan
+	if r.proxy != nil {
+		if scheme == "https" {
+			plan = &tunnelPlan{r: r, target: addr}
+			ctx = context.WithValue(ctx, tunnelKey{}, plan)
+		} else {
+			ac.viaProxy = true
+		}
+	}
+	cc, err := t.hs.NewClientConn(ctx, scheme, addr)
 	if err != nil {
+		if plan != nil && plan.err != nil {
+			// The proxy's own failure, typed, rather than net/http's
+			// wrapping of it.
+			return nil, plan.err
+		}
 		return nil, err
 	}
 	ac.cc = cc

@@ -1,0 +1,248 @@
+// This file holds proxy authentication: which proxy a request takes, the
+// credentials for it, and HTTPS through an authenticating proxy, for which
+// the CONNECT handshake runs here because net/http closes the connection on
+// any answer to CONNECT but 200.
+
+package negotiate
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// proxyFor returns the proxy Base chooses for req (user info removed) and
+// the credentials for it: ProxyCredentials, else the proxy URL's user info.
+func (t *Transport) proxyFor(req *http.Request) (*url.URL, *Credentials, error) {
+	if t.base.Proxy == nil {
+		return nil, nil, nil
+	}
+	u, err := t.base.Proxy(req)
+	if err != nil || u == nil {
+		return nil, nil, err
+	}
+	creds := t.ProxyCredentials
+	if u.User != nil {
+		if creds == nil {
+			creds = t.userinfoCredentials(u.User)
+		}
+		stripped := *u
+		stripped.User = nil
+		u = &stripped
+	}
+	return u, creds, nil
+}
+
+// userinfoCredentials returns one *Credentials per distinct user info, so
+// that connections authenticated with it can be shared.
+func (t *Transport) userinfoCredentials(ui *url.Userinfo) *Credentials {
+	key := ui.String()
+	if c, ok := t.proxyUsers.Load(key); ok {
+		return c.(*Credentials)
+	}
+	pass, _ := ui.Password()
+	c, _ := t.proxyUsers.LoadOrStore(key, Password(ui.Username(), pass))
+	return c.(*Credentials)
+}
+
+// hsProxy is the Proxy func of the handshake transport: Base's choice for
+// plain HTTP, with user info removed (net/http would send it as Basic in
+// the clear); none for HTTPS, which dialTunnel reaches through CONNECT.
+func (t *Transport) hsProxy(req *http.Request) (*url.URL, error) {
+	if req.URL.Scheme == "https" || t.base.Proxy == nil {
+		return nil, nil
+	}
+	u, _, err := t.proxyFor(req)
+	return u, err
+}
+
+// tunnelKey keys a *tunnelPlan in the context given to NewClientConn.
+type tunnelKey struct{}
+
+// A tunnelPlan asks the handshake transport's dialer for a CONNECT tunnel
+// to target through the request's proxy.
+type tunnelPlan struct {
+	r      *roundTrip
+	target string // host:port
+	err    error  // why the tunnel failed, kept whole for RoundTrip
+}
+
+// hsDial is the DialContext of the handshake transport.
+func (t *Transport) hsDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if plan, ok := ctx.Value(tunnelKey{}).(*tunnelPlan); ok && plan.target == addr {
+		conn, err := plan.r.dialTunnel(ctx, plan.target)
+		plan.err = err
+		return conn, err
+	}
+	return t.dialDirect(ctx, network, addr)
+}
+
+func (t *Transport) dialDirect(ctx context.Context, network, addr string) (net.Conn, error) {
+	if t.base.DialContext != nil {
+		return t.base.DialContext(ctx, network, addr)
+	}
+	d := net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	return d.DialContext(ctx, network, addr)
+}
+
+// dialProxy opens a connection to the request's proxy, with TLS for an
+// https:// proxy.
+func (r *roundTrip) dialProxy(ctx context.Context) (net.Conn, error) {
+	addr := canonicalAddr(r.proxy)
+	conn, err := r.t.dialDirect(ctx, "tcp", addr)
+	if err != nil || r.proxy.Scheme != "https" {
+		return conn, err
+	}
+	cfg := &tls.Config{}
+	if r.t.base.TLSClientConfig != nil {
+		cfg = r.t.base.TLSClientConfig.Clone()
+	}
+	cfg.ServerName = r.proxy.Hostname()
+	cfg.NextProtos = nil
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// dialTunnel opens a tunnel to target through the proxy with CONNECT,
+// running the proxy's handshake on the CONNECT requests themselves: several
+// legs on one connection while the proxy keeps it, a new connection when it
+// closes it. The origin's TLS then runs inside the tunnel, so channel
+// bindings bind to the origin's certificate.
+func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, error) {
+	p := &slot{proxy: true}
+	if v, ok := r.t.known.Load(r.memoryKey(p)); ok && r.proxyCreds != nil {
+		if err := r.start(p, v.(originInfo).scheme, nil); err != nil {
+			return nil, err
+		}
+	}
+	conn, err := r.dialProxy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(conn)
+	restarted := false
+	for {
+		if deadline, ok := ctx.Deadline(); ok {
+			conn.SetDeadline(deadline)
+		}
+		req := &http.Request{
+			Method: http.MethodConnect,
+			URL:    &url.URL{Opaque: target},
+			Host:   target,
+			Header: make(http.Header),
+		}
+		p.apply(req)
+		if err := req.Write(conn); err != nil {
+			conn.Close()
+			return nil, r.slotErr(p, p.scheme, p.legs, "send", 0, fmt.Errorf("%w: %w", ErrConnectionLost, err))
+		}
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			conn.Close()
+			return nil, r.slotErr(p, p.scheme, p.legs, "read challenge", 0, fmt.Errorf("%w: %w", ErrConnectionLost, err))
+		}
+		r.traceLeg(nil, p, req, resp, false)
+		if resp.StatusCode == http.StatusOK {
+			if p.started() {
+				if err := r.verifyFinal(p, resp); err != nil {
+					conn.Close()
+					return nil, r.slotErr(p, p.scheme, 0, "verify server", resp.StatusCode, err)
+				}
+			}
+			conn.SetDeadline(time.Time{})
+			if br.Buffered() > 0 {
+				return &bufferedConn{Conn: conn, r: br}, nil
+			}
+			return conn, nil
+		}
+		fail := func(op string, cause error) error {
+			conn.Close()
+			resp.Body.Close()
+			e := r.slotErr(p, p.scheme, p.legs, op, resp.StatusCode, cause)
+			e.Response = resp
+			return e
+		}
+		if resp.StatusCode != http.StatusProxyAuthRequired {
+			return nil, fail("connect", fmt.Errorf("the proxy refused to connect to %s: %s", target, resp.Status))
+		}
+		if p.legs >= r.t.maxLegs() {
+			return nil, fail("read challenge", ErrTooManyLegs)
+		}
+		if !p.started() {
+			scheme, cs, ok := r.chooseFor(p, resp)
+			if !ok {
+				cause := ErrUnsupportedScheme
+				if r.box.err != nil {
+					cause = r.box.err.Err
+				}
+				return nil, fail("choose scheme", cause)
+			}
+			r.remember(p, scheme, cs)
+			if err := r.start(p, scheme, nil); err != nil {
+				conn.Close()
+				return nil, err
+			}
+		} else {
+			cs, err := p.challenges(resp)
+			tok, found, terr := tokenFor(cs, p.scheme)
+			switch {
+			case err != nil:
+				return nil, fail("read challenge", err)
+			case terr != nil:
+				return nil, fail("read challenge", terr)
+			case !found || len(tok) == 0 || !p.cont:
+				return nil, fail("read challenge", explain(p.sec, ErrRejected))
+			}
+			out, cont, err := p.sec.Step(ctx, tok)
+			if err != nil {
+				return nil, fail("initialize context", explain(p.sec, err))
+			}
+			p.out, p.cont = out, cont
+		}
+		if !discard(resp) {
+			// The proxy closes the connection after this answer. Its
+			// first, bare challenge costs nothing; a connection-bound
+			// handshake must start over, once.
+			conn.Close()
+			if p.legs > 0 && p.cont {
+				if restarted {
+					return nil, r.slotErr(p, p.scheme, p.legs, "send", resp.StatusCode, ErrConnectionLost)
+				}
+				restarted = true
+				scheme := p.scheme
+				*p = slot{proxy: true}
+				if err := r.start(p, scheme, nil); err != nil {
+					return nil, err
+				}
+			}
+			if conn, err = r.dialProxy(ctx); err != nil {
+				return nil, err
+			}
+			br = bufio.NewReader(conn)
+		}
+	}
+}
+
+// bufferedConn is a tunnel whose first bytes were read ahead with the
+// proxy's answer.
+type bufferedConn struct {
+	net.Conn
+	r  *bufio.Reader
+	mu sync.Mutex
+}
+
+func (c *bufferedConn) Read(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.r.Read(b)
+}

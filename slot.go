@@ -1,0 +1,138 @@
+// This file holds a slot: one authentication running on a connection, to
+// the origin (401, WWW-Authenticate, Authorization) or to a proxy (407,
+// Proxy-Authenticate, Proxy-Authorization). A request through an
+// authenticating proxy to an authenticating origin runs both on one
+// connection, each at its own pace.
+
+package negotiate
+
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+
+	"github.com/negotiate-go/negotiate/internal/gss"
+)
+
+type slot struct {
+	proxy  bool
+	scheme Scheme
+	sec    gss.Context // nil until the slot starts
+	cont   bool        // the context expects another token
+	out    []byte      // token to send on the next leg; nil: none
+	legs   int         // legs that carried a token of this context
+	sent   []byte      // the token the latest leg carried, for the trace
+}
+
+// status, challenge and authorization name the slot's HTTP fields.
+func (s *slot) status() int {
+	if s.proxy {
+		return http.StatusProxyAuthRequired
+	}
+	return http.StatusUnauthorized
+}
+
+func (s *slot) challengeField() string {
+	if s.proxy {
+		return "Proxy-Authenticate"
+	}
+	return "Www-Authenticate"
+}
+
+func (s *slot) authorizationField() string {
+	if s.proxy {
+		return "Proxy-Authorization"
+	}
+	return "Authorization"
+}
+
+// started reports whether the slot has a context.
+func (s *slot) started() bool { return s.sec != nil }
+
+// announcesChallenge reports whether the slot's pending token is sure to be
+// answered with a challenge (the first NTLM message), so the leg carrying
+// it can go without the body.
+func (s *slot) announcesChallenge() bool {
+	return s.out != nil && s.legs == 0 && expectsChallenge(s.sec, s.scheme, 1)
+}
+
+// apply puts the pending token, if any, on leg.
+func (s *slot) apply(leg *http.Request) {
+	s.sent = s.out
+	if s.out == nil {
+		return
+	}
+	leg.Header.Set(s.authorizationField(), s.scheme.String()+" "+base64.StdEncoding.EncodeToString(s.out))
+	s.legs++
+	s.out = nil
+}
+
+// challenges parses the slot's challenge field of resp.
+func (s *slot) challenges(resp *http.Response) ([]Challenge, error) {
+	return ParseChallenges(resp.Header, s.challengeField())
+}
+
+// target returns what a slot authenticates to: the URL (for the SPN and
+// NTLM's target name), the credentials, and the TLS state for channel
+// bindings. A proxy spoken to in plain HTTP has no TLS state.
+func (r *roundTrip) target(s *slot, ac *authConn) (*url.URL, *Credentials, *tls.ConnectionState) {
+	if s.proxy {
+		return r.proxy, r.proxyCreds, nil
+	}
+	var st *tls.ConnectionState
+	if ac != nil {
+		st = ac.tls
+	}
+	return r.req.URL, r.creds, st
+}
+
+// memoryKey is where the Transport remembers what the slot's peer asked
+// for: the origin, or the proxy.
+func (r *roundTrip) memoryKey(s *slot) string {
+	if s.proxy {
+		return "proxy " + r.key.proxy
+	}
+	return r.key.origin
+}
+
+// start makes the slot's context for scheme and its first token.
+func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
+	u, creds, st := r.target(s, ac)
+	var offeredNTLM bool
+	if v, ok := r.t.known.Load(r.memoryKey(s)); ok {
+		offeredNTLM = v.(originInfo).offeredNTLM
+	}
+	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, u, st, offeredNTLM)
+	if err != nil {
+		return r.slotFail(s, scheme, 1, "acquire credentials", 0, err)
+	}
+	out, cont, err := sec.Step(r.ctx, nil)
+	if err != nil {
+		return r.slotFail(s, scheme, 1, "initialize context", 0, explain(sec, err))
+	}
+	s.scheme, s.sec, s.out, s.cont, s.legs = scheme, sec, out, cont, 0
+	return nil
+}
+
+// remember records that the slot's peer asked for scheme, offering cs.
+func (r *roundTrip) remember(s *slot, scheme Scheme, cs []Challenge) {
+	r.t.known.Store(r.memoryKey(s), originInfo{scheme: scheme, offeredNTLM: offersScheme(cs, SchemeNTLM)})
+}
+
+// slotErr makes the AuthError for a failure of slot s.
+func (r *roundTrip) slotErr(s *slot, scheme Scheme, leg int, op string, status int, err error) *AuthError {
+	e := r.authErrAs(scheme, leg, op, status, err)
+	if s.proxy {
+		e.Proxy = true
+		e.Host = canonicalAddr(r.proxy)
+	}
+	return e
+}
+
+func (r *roundTrip) slotFail(s *slot, scheme Scheme, leg int, op string, status int, err error) error {
+	if ae, ok := err.(*AuthError); ok {
+		return ae
+	}
+	return r.slotErr(s, scheme, leg, op, status, err)
+}
