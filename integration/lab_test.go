@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -147,8 +146,9 @@ func newTransport(t testing.TB, e labEnv, c *negotiate.Credentials) *negotiate.T
 
 // result is what one request through a Transport gave.
 type result struct {
-	resp *http.Response // body already read and closed
-	body []byte
+	resp    *http.Response // body already read and closed
+	body    []byte
+	bodyErr error // reading resp.Body failed
 	legs []negotiate.LegInfo
 	err  error
 }
@@ -205,11 +205,8 @@ func do(t testing.TB, rt http.RoundTripper, method, u string, body io.Reader, se
 	if r.err != nil {
 		return r
 	}
-	r.body, err = io.ReadAll(r.resp.Body)
+	r.body, r.bodyErr = io.ReadAll(r.resp.Body)
 	r.resp.Body.Close()
-	if err != nil {
-		t.Fatalf("%s %s: reading the body: %v", method, u, err)
-	}
 	return r
 }
 
@@ -228,6 +225,9 @@ func getWhoami(t testing.TB, rt http.RoundTripper, u string) (whoami, result) {
 	}
 	if r.resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: status %d (legs %s), ResponseError %v; want 200", u, r.resp.StatusCode, r.schemes(), negotiate.ResponseError(r.resp))
+	}
+	if r.bodyErr != nil {
+		t.Fatalf("GET %s: reading the body: %v", u, r.bodyErr)
 	}
 	return parseWhoami(r.body), r
 }
@@ -367,11 +367,24 @@ func hostPort(t testing.TB, base string) string {
 	return u.Port()
 }
 
-// errorsIs reports whether err (or, when err is nil, resp's ResponseError)
-// wraps target; it returns the error it looked at, for messages.
-func errorsIs(resp *http.Response, err, target error) (bool, error) {
-	if err == nil && resp != nil {
-		err = negotiate.ResponseError(resp)
+// final401 requires r to be a final 401 handed to the caller as a response,
+// with a body the caller can read (the RoundTripper contract), and returns
+// ResponseError's explanation.
+func final401(t testing.TB, r result) error {
+	t.Helper()
+	if r.err != nil || r.resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("RoundTrip = %v, %v; want the final 401 as a response", r.resp, r.err)
 	}
-	return errors.Is(err, target), err
+	if r.bodyErr != nil {
+		t.Errorf("bug: the final 401's body cannot be read: %v", r.bodyErr)
+	}
+	return negotiate.ResponseError(r.resp)
+}
+
+// withCredentials returns a do setup that sends the request with c
+// (negotiate.WithCredentials) instead of the Transport's credentials.
+func withCredentials(c *negotiate.Credentials) func(*http.Request) {
+	return func(req *http.Request) {
+		*req = *req.WithContext(negotiate.WithCredentials(req.Context(), c))
+	}
 }
