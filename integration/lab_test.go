@@ -149,8 +149,8 @@ type result struct {
 	resp    *http.Response // body already read and closed
 	body    []byte
 	bodyErr error // reading resp.Body failed
-	legs []negotiate.LegInfo
-	err  error
+	legs    []negotiate.LegInfo
+	err     error
 }
 
 // tokens counts the legs that carried a token.
