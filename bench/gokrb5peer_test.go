@@ -1,0 +1,39 @@
+//go:build gokrb5peer
+
+// This file adds gokrb5's SPNEGO HTTP client (spnego.Client) to the
+// benchmarks and the round-trip tests, as the Kerberos peer. It is behind
+// the gokrb5peer build tag because gokrb5's spnego package imports
+// github.com/jcmturner/goidentity/v6, which go.mod does not require; with
+//
+//	go get github.com/jcmturner/goidentity/v6@v6.0.1
+//
+// it builds, and `go test -tags gokrb5peer` includes it.
+
+package bench
+
+import (
+	"net/http"
+	"testing"
+
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	"github.com/jcmturner/gokrb5/v8/spnego"
+)
+
+func init() {
+	cases = append(cases,
+		clientCase{"gokrb5", krbServer, newGokrb5},
+		clientCase{"gokrb5-bound", krbBoundServer, newGokrb5},
+	)
+}
+
+// newGokrb5 logs in with gokrb5's client and returns its SPNEGO HTTP
+// client over e's base transport, for the service our servers run as.
+func newGokrb5(tb testing.TB, e *env) client {
+	tb.Helper()
+	cl := krbclient.NewWithPassword(user, realm, password, e.kdc.Config(), krbclient.DisablePAFXFAST(true))
+	if err := cl.Login(); err != nil {
+		tb.Fatalf("gokrb5 login: %v", err)
+	}
+	tb.Cleanup(cl.Destroy)
+	return spnego.NewClient(cl, &http.Client{Transport: e.base}, "HTTP/localhost")
+}
