@@ -93,7 +93,7 @@ func (s *Server) acceptNegotiate(cs *connState, tok []byte) (negotiateResult, er
 		if s.cfg.Kerberos == nil {
 			return negotiateResult{}, errors.New("kerberos not configured")
 		}
-		out, res, err := s.kerberosAcceptor().Accept(tok)
+		out, res, err := s.kerberosAcceptorFor(cs).Accept(tok)
 		if err != nil {
 			return negotiateResult{out: krbacceptor.MakeError(krbacceptor.ErrorCode(err), s.cfg.Kerberos.SPN, time.Now().Add(s.cfg.Kerberos.ClockOffset))}, err
 		}
@@ -143,7 +143,7 @@ func (s *Server) connSPNEGO(cs *connState) *spnego.Acceptor {
 	}
 	if len(s.cfg.Users) > 0 {
 		a.Mechs[spnego.OIDNTLM.String()] = func() (spnego.AcceptorMech, error) {
-			cs.ntlm = s.acceptor.NewContext()
+			cs.ntlm = s.ntlmAcceptor(cs).NewContext()
 			return ntlmMech{cs.ntlm}, nil
 		}
 	}
@@ -157,7 +157,7 @@ type krbMech struct {
 }
 
 func (m *krbMech) Accept(tok []byte) ([]byte, bool, error) {
-	out, res, err := m.s.kerberosAcceptor().Accept(tok)
+	out, res, err := m.s.kerberosAcceptorFor(m.cs).Accept(tok)
 	if err != nil {
 		return krbacceptor.MakeError(krbacceptor.ErrorCode(err), m.s.cfg.Kerberos.SPN, time.Now().Add(m.s.cfg.Kerberos.ClockOffset)), false, err
 	}

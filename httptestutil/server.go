@@ -52,6 +52,11 @@ type Config struct {
 	// field, as gss-ntlmssp (behind Apache mod_auth_gssapi) does.
 	RequireNTLMVersion bool
 
+	// ExtendedProtection checks the channel bindings of clients on TLS
+	// connections against the server's certificate, as IIS's Extended
+	// Protection for Authentication does; see EPAMode.
+	ExtendedProtection EPAMode
+
 	// Faults injects misbehaviour for tests of a client's recovery.
 	Faults Faults
 }
@@ -95,6 +100,8 @@ type Server struct {
 
 	krbOnce sync.Once
 	krb     *krbacceptor.Acceptor
+
+	epa epaState // acceptors of TLS connections (epa.go)
 
 	connections, challenges, handshakes, rejections, authenticated, unauthenticated atomic.Int64
 	closeFaults                                                                     atomic.Int64
@@ -190,6 +197,7 @@ type connState struct {
 	spnego *spnego.AcceptorContext // SPNEGO exchange in progress
 	krbRes *krbacceptor.Result     // Kerberos context of the SPNEGO exchange
 	user   string                  // authenticated user, "" if none
+	acc    *connAcceptors          // acceptors bound to this TLS connection (epa.go)
 }
 
 // userKey keys the authenticated user in a handler's request context.
@@ -206,6 +214,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	cs := r.Context().Value(connKey{}).(*connState)
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
+	s.bindConnection(cs, r)
 	if cs.user != "" {
 		s.authenticated.Add(1)
 		s.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, cs.user)))
@@ -231,6 +240,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.rejections.Add(1)
 		cs.ntlm, cs.spnego = nil, nil
 		w.Header().Set("X-Auth-Failure", err.Error())
+		setFailureReason(w.Header(), err)
 		if len(res.out) > 0 {
 			// A reject token (SPNEGO reject, a KRB-ERROR) says why.
 			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(res.out))
@@ -266,7 +276,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // CHALLENGE sent on this same connection.
 func (s *Server) acceptNTLM(cs *connState, token []byte) ([]byte, bool, error) {
 	if len(token) >= 12 && string(token[:8]) == "NTLMSSP\x00" && token[8] == 1 {
-		cs.ntlm = s.acceptor.NewContext()
+		cs.ntlm = s.ntlmAcceptor(cs).NewContext()
 	}
 	if cs.ntlm == nil {
 		return nil, false, fmt.Errorf("no NTLM handshake in progress on this connection")
