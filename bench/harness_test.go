@@ -281,14 +281,20 @@ func runCase(b *testing.B, cc clientCase, k *kdc.KDC, method string, payload []b
 		b.Logf("warm-up: %d of %d requests failed; first: %v", coldFailed, conc, coldErr)
 	}
 	before := stats()
+	cpu0, cpuOK := processCPU()
 	b.ReportAllocs()
 	b.ResetTimer()
 	failed, first := drive(b.N, conc, s.send)
 	b.StopTimer()
+	cpu1, _ := processCPU()
 	d := stats().sub(before)
 
 	n := float64(b.N)
 	b.ReportMetric(n/b.Elapsed().Seconds(), "req/s")
+	if cpuOK {
+		// Client and server together: they share the process.
+		b.ReportMetric(float64(cpu1-cpu0)/n, "cpu-ns/req")
+	}
 	b.ReportMetric(100*float64(failed)/n, "fail-%")
 	// The warm-up wave is where a client that splits a handshake across
 	// pooled connections fails most: every connection is new.
