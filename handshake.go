@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // drainLimit bounds how much of a 401 body is read to keep the connection:
@@ -105,11 +106,14 @@ func (r *roundTrip) reuse(ac *authConn) (*http.Response, error, bool) {
 // probe sends the request unauthenticated through Base's pool, to an origin
 // not yet known to want authentication.
 func (r *roundTrip) probe() (*http.Response, error) {
-	l := r.req.Clone(r.ctx)
-	if err := r.body.set(l); err != nil {
+	l, err := r.legAsProbe()
+	if err != nil {
 		return nil, err
 	}
 	rt := http.RoundTripper(r.t.base)
+	if _, ok := r.t.http1Only.Load(r.key.origin); ok {
+		rt = r.t.hs
+	}
 	if !r.body.replayable() {
 		// A body sent once only: let the server refuse before any of it
 		// travels (RFC 9110 §10.1.1), through the HTTP/1.1 transport that
@@ -118,6 +122,19 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		rt = r.t.hs
 	}
 	resp, err := rt.RoundTrip(l)
+	if err != nil && rt != http.RoundTripper(r.t.hs) && http11Required(err) {
+		// IIS refuses Windows authentication over HTTP/2 with
+		// HTTP_1_1_REQUIRED (RFC 9113 §7), and Go's HTTP/2 client does
+		// not retry: try once more over HTTP/1.1, and remember.
+		r.t.http1Only.Store(r.key.origin, true)
+		if r.body.consumed() {
+			return nil, r.fail(0, "send", 0, fmt.Errorf("%w: %w", ErrBodyNotReplayable, err))
+		}
+		if l, err = r.legAsProbe(); err != nil {
+			return nil, err
+		}
+		resp, err = r.t.hs.RoundTrip(l)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +153,22 @@ func (r *roundTrip) probe() (*http.Response, error) {
 	discard(resp)
 	r.remember(o, scheme, cs)
 	return r.dialAndExchange(scheme)
+}
+
+// legAsProbe makes the request for the first, unauthenticated try.
+func (r *roundTrip) legAsProbe() (*http.Request, error) {
+	l := r.req.Clone(r.ctx)
+	if err := r.body.set(l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// http11Required reports whether err is an HTTP/2 stream reset with the
+// HTTP_1_1_REQUIRED error code (RFC 9113 §7). net/http's HTTP/2 errors are
+// unexported types, so the code is recognised by its name.
+func http11Required(err error) bool {
+	return strings.Contains(err.Error(), "HTTP_1_1_REQUIRED")
 }
 
 // chooseFor picks the scheme to answer resp's challenges for slot s with,
@@ -383,7 +416,7 @@ func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*ht
 	if o.started() {
 		ac.scheme = o.scheme
 		ac.persistent = connectionBound(o.scheme, o.sec, resp)
-		r.remember(o, o.scheme, nil)
+		r.settled(o)
 	} else if ac.scheme == SchemeUnknown {
 		// The origin wants no authentication on this connection.
 		ac.persistent = true

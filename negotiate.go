@@ -29,6 +29,20 @@ func (t *Transport) canUse(s Scheme, c *Credentials) bool {
 	return false
 }
 
+// prefers reports whether s is among the schemes the Transport may choose.
+func (t *Transport) prefers(s Scheme) bool {
+	prefer := t.Preference
+	if prefer == nil {
+		prefer = DefaultPreference
+	}
+	for _, p := range prefer {
+		if p == s {
+			return true
+		}
+	}
+	return false
+}
+
 // newContext returns the security context that answers scheme for a
 // request to u over a connection with TLS state st (nil: plain HTTP). It may
 // answer another scheme than asked (Negotiate falls back to raw NTLM when

@@ -36,7 +36,7 @@ func (t *Transport) newNegotiate(ctx context.Context, c *Credentials, u *url.URL
 		return nil, SchemeNegotiate, krbErr
 	}
 	ntlmOK := !t.DisableNTLM && c.hasNTLM()
-	if krbErr != nil && ntlmOK && offeredNTLM {
+	if krbErr != nil && ntlmOK && offeredNTLM && t.prefers(SchemeNTLM) {
 		sec, err := t.newNTLM(ctx, c, u, cb)
 		if err != nil {
 			return nil, SchemeNTLM, err

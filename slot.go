@@ -120,6 +120,17 @@ func (r *roundTrip) remember(s *slot, scheme Scheme, cs []Challenge) {
 	r.t.known.Store(r.memoryKey(s), originInfo{scheme: scheme, offeredNTLM: offersScheme(cs, SchemeNTLM)})
 }
 
+// settled records the scheme that authenticated with the slot's peer,
+// keeping what it offered.
+func (r *roundTrip) settled(s *slot) {
+	key := r.memoryKey(s)
+	info := originInfo{scheme: s.scheme}
+	if v, ok := r.t.known.Load(key); ok {
+		info.offeredNTLM = v.(originInfo).offeredNTLM
+	}
+	r.t.known.Store(key, info)
+}
+
 // slotErr makes the AuthError for a failure of slot s.
 func (r *roundTrip) slotErr(s *slot, scheme Scheme, leg int, op string, status int, err error) *AuthError {
 	e := r.authErrAs(scheme, leg, op, status, err)

@@ -137,6 +137,7 @@ type Transport struct {
 	pool       connPool
 	known      sync.Map // origin string, or "proxy " + proxy URL -> originInfo
 	proxyUsers sync.Map // proxy URL user info -> *Credentials
+	http1Only  sync.Map // origin string -> true: it refused authentication over HTTP/2
 }
 
 func (t *Transport) init() {
