@@ -1,5 +1,9 @@
 //go:build windows
 
+// This file plugs Windows' SSPI (internal/sspi) into the Transport: which
+// package answers which scheme, with which credentials, target and
+// requirements.
+
 package negotiate
 
 import (
@@ -7,9 +11,67 @@ import (
 	"net/url"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/sspi"
 )
 
-// sspiContext: SSPI mechanism (issue 9) goes here; until then the pure-Go mechanisms serve Windows too.
-func (t *Transport) sspiContext(context.Context, Scheme, *Credentials, *url.URL, *gss.ChannelBindings) (gss.Context, bool, error) {
-	return nil, false, nil
+// systemSSPI returns secur32's function table; the tests replace it.
+var systemSSPI = sspi.System
+
+// sspiContext returns an SSPI context for scheme, or ok=false to leave the
+// request to the pure-Go mechanisms: for Basic, for credentials SSPI cannot
+// take (an NT hash, a keytab, a ticket cache file), and when secur32 is
+// missing. platformContext has already applied Transport.SSPI.
+func (t *Transport) sspiContext(ctx context.Context, scheme Scheme, c *Credentials, u *url.URL, cb *gss.ChannelBindings) (gss.Context, bool, error) {
+	var pkg string
+	switch scheme {
+	case SchemeNegotiate:
+		pkg = sspi.PackageNegotiate
+	case SchemeNTLM:
+		if t.DisableNTLM {
+			return nil, false, nil
+		}
+		pkg = sspi.PackageNTLM
+	default:
+		return nil, false, nil
+	}
+	var id *sspi.Identity
+	switch {
+	case c == nil:
+		return nil, false, nil
+	case c.krb.kind == krbDefault:
+		// The logged-on user: no authentication data.
+	case c.krb.kind == krbNone && c.user != "" && c.password != "":
+		// As users type it: DOMAIN\user splits; a UPN goes whole in the
+		// user field with no domain; a bare user has no domain.
+		user, domain := c.ntlmUser()
+		id = &sspi.Identity{User: user, Domain: domain, Password: c.password}
+	default:
+		return nil, false, nil
+	}
+	api, err := systemSSPI()
+	if err != nil {
+		return nil, false, nil
+	}
+	// The same SPN as the pure-Go path. With none (an IP literal), no
+	// target goes to SSPI, which leaves Negotiate only NTLM.
+	target, err := t.spnFor(ctx, u)
+	if err != nil {
+		if scheme == SchemeNegotiate && t.DisableNTLM {
+			return nil, true, err
+		}
+		target = ""
+	}
+	sec, err := sspi.New(api, sspi.Config{
+		Package:         pkg,
+		Identity:        id,
+		Target:          target,
+		Mutual:          t.Mutual != MutualDisabled,
+		RequireMutual:   t.Mutual == MutualRequired,
+		ChannelBindings: cb,
+		DisableNTLM:     t.DisableNTLM,
+	})
+	if err != nil {
+		return nil, true, err
+	}
+	return sec, true, nil
 }
