@@ -1,0 +1,529 @@
+// This file parses negcurl's command line (curl's flag names) and turns it
+// into a negotiate.Transport, an http.Client and the request.
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/negotiate-go/negotiate"
+	"golang.org/x/net/http/httpproxy"
+)
+
+// errHelp is returned by parseArgs after printing the usage for -h.
+var errHelp = flag.ErrHelp
+
+// options are the parsed command line.
+type options struct {
+	url string
+
+	user, proxyUser string // -u, -U as given (user[:password])
+	userSet         bool
+	negotiate, ntlm bool
+	anyauth, basic  bool
+	insecureBasic   bool
+
+	proxy, noproxy                bool // whether -x, --noproxy were given
+	proxyURL, noproxyList         string
+	proxyNegotiate, proxyNTLM     bool
+	method                        string
+	headers                       []string
+	data                          dataList
+	output                        string
+	include, silent, showError    bool
+	location, locationTrusted     bool
+	cacert                        string
+	insecure                      bool
+	maxTime                       time.Duration
+	spn, mutual, keytab, krb5conf string
+	delegation                    string
+	noChannelBinding, http11      bool
+	verbose                       bool
+}
+
+// A dataPart is one -d or --data-binary argument.
+type dataPart struct {
+	value  string
+	binary bool // --data-binary: sent as is; -d strips CR and LF from @file
+}
+
+// dataList collects -d and --data-binary in order, as curl joins them.
+type dataList struct {
+	parts  *[]dataPart
+	binary bool
+}
+
+func (d dataList) String() string { return "" }
+func (d dataList) Set(v string) error {
+	*d.parts = append(*d.parts, dataPart{value: v, binary: d.binary})
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ", ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// usageText is what -h prints after the flags.
+const usageText = `usage: negcurl [flags] URL
+
+Flags may come before or after the URL; give each separately (-s -v, not -sv).
+-u user[:password]: the password is asked for when missing; -u : uses the
+Kerberos ticket cache (KRB5CCNAME) or client keytab of the environment.
+
+Exit status: 0 success, 1 HTTP status >= 400, 2 usage, 3 connection,
+4 authentication, 5 mutual authentication, 6 local file error.
+`
+
+// parseArgs parses args; flags may follow the URL, as with curl.
+func parseArgs(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	var parts []dataPart
+	var headers stringList
+	var maxTime float64
+	fs := flag.NewFlagSet("negcurl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	str := func(p *string, names []string, usage string) {
+		for _, n := range names {
+			fs.StringVar(p, n, "", usage)
+		}
+	}
+	boolean := func(p *bool, names []string, usage string) {
+		for _, n := range names {
+			fs.BoolVar(p, n, false, usage)
+		}
+	}
+	str(&o.user, []string{"u", "user"}, "`user[:password]` for the server; -u : for default (Kerberos) credentials")
+	boolean(&o.negotiate, []string{"negotiate"}, "use Negotiate (SPNEGO: Kerberos, or NTLM inside it)")
+	boolean(&o.ntlm, []string{"ntlm"}, "use NTLM")
+	boolean(&o.basic, []string{"basic"}, "use Basic (only over https unless --insecure-basic)")
+	boolean(&o.anyauth, []string{"anyauth"}, "use what the server offers, best first (the default; adds Basic over https)")
+	boolean(&o.insecureBasic, []string{"insecure-basic"}, "allow --basic over plain http: the password travels in the clear")
+	str(&o.proxyURL, []string{"x", "proxy"}, "use the proxy at `URL` (default: the proxy environment variables)")
+	str(&o.proxyUser, []string{"U", "proxy-user"}, "`user[:password]` for the proxy")
+	boolean(&o.proxyNegotiate, []string{"proxy-negotiate"}, "use Negotiate with the proxy")
+	boolean(&o.proxyNTLM, []string{"proxy-ntlm"}, "use NTLM with the proxy")
+	str(&o.noproxyList, []string{"noproxy"}, "comma-separated `hosts` reached without the proxy (* for all)")
+	str(&o.method, []string{"X", "request"}, "request `METHOD`")
+	fs.Var(&headers, "H", "add a request `header` 'Name: value' (repeatable)")
+	fs.Var(&headers, "header", "add a request `header` 'Name: value' (repeatable)")
+	for _, n := range []string{"d", "data"} {
+		fs.Var(dataList{parts: &parts}, n, "send `DATA` in a POST (@FILE reads it, without CR and LF)")
+	}
+	fs.Var(dataList{parts: &parts, binary: true}, "data-binary", "send `DATA` as is (@FILE, or @- for stdin)")
+	str(&o.output, []string{"o", "output"}, "write the body to `FILE` instead of stdout")
+	boolean(&o.include, []string{"i", "include"}, "include the response's status line and headers in the output")
+	boolean(&o.silent, []string{"s", "silent"}, "print no error message (the exit status still tells)")
+	boolean(&o.showError, []string{"S", "show-error"}, "with -s, still print error messages")
+	boolean(&o.location, []string{"L", "location"}, "follow redirects (credentials stay with the first host)")
+	boolean(&o.locationTrusted, []string{"location-trusted"}, "follow redirects and send credentials to any host")
+	str(&o.cacert, []string{"cacert"}, "trust the CA certificates in PEM `FILE`")
+	boolean(&o.insecure, []string{"k", "insecure"}, "do not verify the server's TLS certificate")
+	fs.Float64Var(&maxTime, "max-time", 0, "give up after `SECONDS`")
+	fs.Float64Var(&maxTime, "m", 0, "give up after `SECONDS`")
+	str(&o.spn, []string{"spn"}, "Kerberos service principal `SPN` for the URL's host (e.g. HTTP/web.example.com)")
+	str(&o.mutual, []string{"mutual"}, "Kerberos mutual authentication: required, optional or disabled (default required)")
+	str(&o.keytab, []string{"keytab"}, "Kerberos keytab `FILE` holding the keys of -u user")
+	str(&o.krb5conf, []string{"krb5-config"}, "Kerberos configuration `FILE` (default: KRB5_CONFIG, else /etc/krb5.conf)")
+	str(&o.delegation, []string{"delegation"}, "Kerberos credential delegation: none, policy or always (only none is supported)")
+	boolean(&o.noChannelBinding, []string{"no-channel-binding"}, "send no TLS channel bindings (for TLS-intercepting middleboxes)")
+	boolean(&o.http11, []string{"http1.1"}, "use HTTP/1.1 only")
+	boolean(&o.verbose, []string{"v", "verbose"}, "print every leg's request and response headers, tokens decoded")
+
+	// Parse, taking each non-flag argument as the URL, so that flags may
+	// follow it. A bounded loop: every turn consumes at least one argument.
+	var urls []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			urls = append(urls, args[0])
+			args = args[1:]
+		}
+	}
+	switch len(urls) {
+	case 0:
+		return nil, errors.New("no URL given")
+	case 1:
+		o.url = urls[0]
+	default:
+		return nil, fmt.Errorf("one URL at a time (got %d)", len(urls))
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "u", "user":
+			o.userSet = true
+		case "x", "proxy":
+			o.proxy = true
+		case "noproxy":
+			o.noproxy = true
+		}
+	})
+	o.headers = headers
+	o.data = dataList{parts: &parts}
+	if maxTime < 0 {
+		return nil, fmt.Errorf("--max-time %v: must not be negative", maxTime)
+	}
+	o.maxTime = durationOf(maxTime)
+	if o.locationTrusted {
+		o.location = true
+	}
+	if o.mutual == "" {
+		o.mutual = "required"
+	}
+	if _, err := o.mutualPolicy(); err != nil {
+		return nil, err
+	}
+	switch o.delegation {
+	case "", "none":
+	case "policy", "always":
+		return nil, fmt.Errorf("--delegation %s: delegation is not supported yet (only --delegation none)", o.delegation)
+	default:
+		return nil, fmt.Errorf("--delegation %q: want none, policy or always", o.delegation)
+	}
+	if o.proxyUser != "" {
+		return nil, errors.New("-U/--proxy-user: proxy authentication is not supported yet; use an unauthenticated proxy with -x, or none")
+	}
+	if o.keytab != "" && !o.userSet {
+		return nil, errors.New("--keytab needs -u user: the principal whose keys the keytab holds")
+	}
+	if o.keytab != "" && strings.Contains(o.user, ":") {
+		return nil, errors.New("--keytab takes -u user without a password: the keys come from the keytab")
+	}
+	return o, nil
+}
+
+// mutualPolicy maps --mutual onto negotiate.MutualAuth.
+func (o *options) mutualPolicy() (negotiate.MutualAuth, error) {
+	switch o.mutual {
+	case "required":
+		return negotiate.MutualRequired, nil
+	case "optional":
+		return negotiate.MutualOptional, nil
+	case "disabled":
+		return negotiate.MutualDisabled, nil
+	}
+	return 0, fmt.Errorf("--mutual %q: want required, optional or disabled", o.mutual)
+}
+
+// A fileError is a local file that could not be read (exit status 6).
+type fileError struct{ err error }
+
+func (e *fileError) Error() string { return e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+// client is what setup builds from the options.
+type client struct {
+	opts      *options
+	url       *url.URL
+	transport *negotiate.Transport
+	client    *http.Client
+	creds     *negotiate.Credentials
+	password  string // for --basic over plain http, sent by negcurl itself
+	body      []byte
+	hasBody   bool
+}
+
+// setup builds the Transport, the http.Client and the request body. It
+// reads the password (from the terminal or stdin) when -u lacks one.
+func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*client, error) {
+	c := &client{opts: o}
+	raw := o.url
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw // as curl does
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("bad URL %q", o.url)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("unsupported protocol %q: http and https only", u.Scheme)
+	}
+	// user:password in the URL, as curl takes it, when -u is absent.
+	if u.User != nil {
+		if !o.userSet {
+			o.user, o.userSet = u.User.Username(), true
+			if p, ok := u.User.Password(); ok {
+				o.user += ":" + p
+			}
+		}
+		u.User = nil
+	}
+	c.url = u
+	overTLS := u.Scheme == "https"
+
+	stdinTaken := false
+	for _, p := range *o.data.parts {
+		if p.binary && p.value == "@-" {
+			stdinTaken = true
+		}
+	}
+
+	// Credentials.
+	if o.userSet {
+		name, pass, hasPass := strings.Cut(o.user, ":")
+		switch {
+		case name == "" && !hasPass:
+			return nil, errors.New("-u: empty user name")
+		case name == "" && pass == "":
+			c.creds = negotiate.DefaultCredentials()
+		case name == "":
+			return nil, errors.New("-u :password: a password needs a user name")
+		case o.keytab != "":
+			c.creds = negotiate.Keytab(name, o.keytab)
+		default:
+			if !hasPass {
+				if stdinTaken {
+					return nil, errors.New("-u without a password and --data-binary @- both need stdin; put the password in -u")
+				}
+				pass, err = readPassword(stdin, in, stderr, fmt.Sprintf("Enter host password for user '%s':", name))
+				if err != nil {
+					return nil, err
+				}
+			}
+			c.creds = negotiate.Password(name, pass)
+			c.password = pass
+		}
+	}
+
+	mutual, _ := o.mutualPolicy()
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.TLSClientConfig = &tls.Config{InsecureSkipVerify: o.insecure}
+	if o.cacert != "" {
+		pem, err := os.ReadFile(o.cacert)
+		if err != nil {
+			return nil, &fileError{fmt.Errorf("cannot read --cacert: %v", err)}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--cacert %s: no PEM certificate in it", o.cacert)
+		}
+		base.TLSClientConfig.RootCAs = pool
+	}
+	if o.http11 {
+		var p http.Protocols
+		p.SetHTTP1(true)
+		base.Protocols = &p
+		base.ForceAttemptHTTP2 = false
+	}
+	proxy, err := o.proxyFunc()
+	if err != nil {
+		return nil, err
+	}
+	base.Proxy = proxy
+
+	t := &negotiate.Transport{
+		Base:                   base,
+		Credentials:            c.creds,
+		Krb5Config:             o.krb5conf,
+		Mutual:                 mutual,
+		DisableChannelBindings: o.noChannelBinding,
+	}
+	if o.spn != "" {
+		t.SPN.Hosts = map[string]string{strings.ToLower(u.Hostname()): o.spn}
+	}
+	if o.locationTrusted {
+		t.TrustHost = func(string) bool { return true }
+	}
+	if o.negotiate || o.ntlm || o.basic {
+		if o.negotiate {
+			t.Preference = append(t.Preference, negotiate.SchemeNegotiate)
+		}
+		if o.ntlm {
+			t.Preference = append(t.Preference, negotiate.SchemeNTLM)
+		}
+		if o.basic {
+			t.Preference = append(t.Preference, negotiate.SchemeBasic)
+			t.AllowBasic = true
+		}
+	}
+	if o.anyauth {
+		t.AllowBasic = true
+	}
+	if o.basic {
+		if c.password == "" && (c.creds == nil || o.keytab != "" || strings.HasPrefix(o.user, ":")) {
+			return nil, errors.New("--basic needs -u user:password")
+		}
+		if !overTLS && !o.insecureBasic {
+			return nil, errors.New("--basic over plain http would send the password in the clear: use https, or add --insecure-basic")
+		}
+	}
+	c.transport = t
+
+	c.client = &http.Client{Transport: t}
+	if !o.location {
+		c.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+
+	if len(*o.data.parts) > 0 {
+		body, err := o.readData(in)
+		if err != nil {
+			return nil, err
+		}
+		c.body, c.hasBody = body, true
+	}
+	return c, nil
+}
+
+// readData joins the -d and --data-binary arguments with '&', as curl does.
+func (o *options) readData(stdin io.Reader) ([]byte, error) {
+	var buf bytes.Buffer
+	for i, p := range *o.data.parts {
+		if i > 0 {
+			buf.WriteByte('&')
+		}
+		if !strings.HasPrefix(p.value, "@") {
+			buf.WriteString(p.value)
+			continue
+		}
+		var b []byte
+		var err error
+		if name := p.value[1:]; name == "-" {
+			b, err = io.ReadAll(stdin)
+		} else {
+			b, err = os.ReadFile(name)
+		}
+		if err != nil {
+			return nil, &fileError{fmt.Errorf("cannot read data %s: %v", p.value, err)}
+		}
+		if !p.binary {
+			b = bytes.ReplaceAll(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\n"), nil)
+		}
+		buf.Write(b)
+	}
+	return buf.Bytes(), nil
+}
+
+// proxyFunc decides the proxy of each request: -x with --noproxy, else the
+// proxy environment variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) as
+// golang.org/x/net/http/httpproxy reads them, with --noproxy overriding
+// NO_PROXY.
+func (o *options) proxyFunc() (func(*http.Request) (*url.URL, error), error) {
+	if !o.proxy {
+		cfg := httpproxy.FromEnvironment()
+		if o.noproxy {
+			cfg.NoProxy = o.noproxyList
+		}
+		f := cfg.ProxyFunc()
+		return func(r *http.Request) (*url.URL, error) { return f(r.URL) }, nil
+	}
+	if o.proxyURL == "" {
+		return nil, nil // -x "": no proxy, as curl
+	}
+	raw := o.proxyURL
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	pu, err := url.Parse(raw)
+	if err != nil || pu.Host == "" {
+		return nil, fmt.Errorf("bad proxy URL %q", o.proxyURL)
+	}
+	if pu.User != nil {
+		return nil, errors.New("-x with user:password: proxy authentication is not supported yet")
+	}
+	skip := noProxyMatcher(o.noproxyList)
+	// An explicit -x applies to loopback too, unlike httpproxy, so that a
+	// local proxy can be used (and tested) as curl allows.
+	return func(r *http.Request) (*url.URL, error) {
+		if skip(r.URL.Hostname()) {
+			return nil, nil
+		}
+		return pu, nil
+	}, nil
+}
+
+// noProxyMatcher returns curl's --noproxy test: "*" matches every host;
+// otherwise a host matches a listed name or is a subdomain of it (a leading
+// dot is ignored); IP addresses match exactly.
+func noProxyMatcher(list string) func(host string) bool {
+	var names []string
+	for n := range strings.SplitSeq(list, ",") {
+		n = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(n), "."))
+		if n != "" {
+			names = append(names, n)
+		}
+	}
+	return func(host string) bool {
+		host = strings.ToLower(host)
+		for _, n := range names {
+			if n == "*" || host == n || (net.ParseIP(host) == nil && strings.HasSuffix(host, "."+n)) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// newRequest makes the request from the options.
+func (c *client) newRequest(ctx context.Context) (*http.Request, error) {
+	o := c.opts
+	method := o.method
+	if method == "" {
+		method = "GET"
+		if c.hasBody {
+			method = "POST"
+		}
+	}
+	var body io.Reader
+	if c.hasBody {
+		body = bytes.NewReader(c.body) // replayable: http.NewRequest sets GetBody
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", "negcurl")
+	req.Header.Set("Accept", "*/*")
+	if c.hasBody {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	replaced := map[string]bool{} // -H replaces negcurl's own value, then adds
+	for _, h := range o.headers {
+		name, value, ok := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("-H %q: want 'Name: value'", h)
+		}
+		value = strings.TrimSpace(value)
+		switch {
+		case strings.EqualFold(name, "Host"):
+			req.Host = value
+		case value == "":
+			req.Header.Del(name) // curl: "Name:" removes a header
+		default:
+			if k := http.CanonicalHeaderKey(name); !replaced[k] {
+				req.Header.Del(k)
+				replaced[k] = true
+			}
+			req.Header.Add(name, value)
+		}
+	}
+	if o.basic && c.url.Scheme == "http" && o.insecureBasic {
+		// The Transport sends Basic only over TLS; with --insecure-basic
+		// negcurl sends it itself, pre-emptively, as curl --basic does.
+		user, _, _ := strings.Cut(o.user, ":")
+		req.SetBasicAuth(user, c.password)
+	}
+	return req, nil
+}
