@@ -42,6 +42,9 @@ type roundTrip struct {
 	proxyCreds *Credentials
 
 	restarted bool // the one restart on a new connection was used
+	// speculative: a token went to an origin that had not asked for one
+	// (Transport.Preemptive).
+	speculative bool
 }
 
 func (r *roundTrip) host() string { return canonicalAddr(r.req.URL) }
@@ -57,6 +60,10 @@ func (r *roundTrip) run() (*http.Response, error) {
 	// An origin known to want authentication: handshake at once.
 	if v, ok := r.t.known.Load(r.key.origin); ok {
 		return r.dialAndExchange(v.(originInfo).scheme)
+	}
+	if r.t.Preemptive && r.creds.hasKerberos() && r.t.prefers(SchemeNegotiate) {
+		r.speculative = true
+		return r.dialAndExchange(SchemeNegotiate)
 	}
 	// Through a proxy, the first try goes on a dedicated connection too:
 	// the proxy may want its own handshake on that connection, and
@@ -401,6 +408,11 @@ func (r *roundTrip) prepareNextLeg(resp *http.Response) error {
 // accepted handles the server's answer that is no challenge: the final
 // tokens if any (mutual authentication), then the connection kept for later.
 func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*http.Response, error) {
+	if r.speculative && o.started() && received(o, resp) == nil {
+		// A preemptive token the server did not answer: it wants no
+		// authentication, or not this kind.
+		*o = slot{}
+	}
 	for _, s := range []*slot{p, o} {
 		if !s.started() {
 			continue

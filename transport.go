@@ -122,6 +122,14 @@ type Transport struct {
 	// zero value uses them for DefaultCredentials only.
 	SSPI SSPIPolicy
 
+	// Preemptive sends a Negotiate (Kerberos) token on the first request
+	// to an origin, before it asks, saving the round trip of the
+	// unauthenticated try where every origin is known to use Kerberos.
+	// Once an origin has asked for Negotiate, later requests to it send
+	// the token on the first try whatever this says. A server that answers
+	// without a token of its own is taken not to want authentication.
+	Preemptive bool
+
 	// ProxyCredentials authenticate to the proxy Base's Proxy func
 	// chooses (by default the one HTTP_PROXY, HTTPS_PROXY and NO_PROXY
 	// name), when it answers 407 with Negotiate or NTLM. Nil means the

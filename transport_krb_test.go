@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -346,4 +347,27 @@ func TestKerberosCredentialSources(t *testing.T) {
 			t.Fatalf("err = %v; want ErrNoCredentials", err)
 		}
 	})
+}
+
+func TestPreemptive(t *testing.T) {
+	k := newKDC(t, nil)
+	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	tr := krbTransport(t, k, krbAlice())
+	tr.Preemptive = true
+	resp, legs, err := legsOf(t, tr, "GET", s.URL, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("RoundTrip = %v, %v", resp, err)
+	}
+	if len(legs) != 1 || legs[0].Scheme != "Negotiate" || legs[0].Received == nil {
+		t.Fatalf("%d legs; want one, carrying a token on the first try and answered with the server's", len(legs))
+	}
+	// An origin that wants no authentication answers without a token:
+	// the response is taken as it is, mutual authentication required or
+	// not.
+	open := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("open")) }))
+	t.Cleanup(open.Close)
+	resp, legs, err = legsOf(t, tr, "GET", strings.Replace(open.URL, "127.0.0.1", "localhost", 1), nil)
+	if err != nil || resp.StatusCode != 200 || len(legs) != 1 {
+		t.Fatalf("open origin: %v, %v, %d legs; want 200 in one leg", resp, err, len(legs))
+	}
 }
