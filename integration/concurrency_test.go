@@ -97,7 +97,7 @@ func TestConcurrency(t *testing.T) {
 				// Apache's event MPM may close idle keep-alive connections when
 				// busy, so more connections than goroutines is no failure.
 				ports := map[string]bool{}
-				for _, le := range log.entries(t, tt.path, total) {
+				for _, le := range log.entries(t, portsOf(t, tr), tt.path, total) {
 					if le.status == "200" {
 						ports[le.port] = true
 					}

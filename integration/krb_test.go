@@ -179,7 +179,7 @@ func TestKerberosConnectionBound(t *testing.T) {
 			// The server's view: the unauthenticated first try got the one
 			// 401 (through Base's pool), and all 100 200s, for alice, came on
 			// one TCP connection (one client port): the handshake's.
-			entries := log.entries(t, "/krb-conn/whoami", n+1)
+			entries := log.entries(t, portsOf(t, tr), "/krb-conn/whoami", n+1)
 			okPorts := map[string]int{}
 			unauthorized := 0
 			for _, le := range entries {

@@ -118,16 +118,60 @@ func baseTransport(t testing.TB, e labEnv) *http.Transport {
 	if !pool.AppendCertsFromPEM(pem) {
 		t.Fatalf("%s: no certificate", e["LAB_CA_FILE"])
 	}
+	ports := &portSet{m: map[string]bool{}}
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	base := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		Proxy: nil,
+		// Note each connection's local port: Apache logs it, and other
+		// clients may use the lab at the same time.
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err == nil {
+				_, port, _ := net.SplitHostPort(c.LocalAddr().String())
+				ports.add(port)
+			}
+			return c, err
+		},
 		TLSClientConfig:       &tls.Config{RootCAs: pool},
 		TLSHandshakeTimeout:   5 * time.Second,
 		ResponseHeaderTimeout: requestTimeout,
 		MaxIdleConnsPerHost:   64,
 	}
 	t.Cleanup(base.CloseIdleConnections)
+	dialedPorts.Store(base, ports)
+	t.Cleanup(func() { dialedPorts.Delete(base) })
 	return base
+}
+
+// portSet is the set of local ports a Base transport dialled from.
+type portSet struct {
+	mu sync.Mutex
+	m  map[string]bool
+}
+
+func (s *portSet) add(port string) {
+	s.mu.Lock()
+	s.m[port] = true
+	s.mu.Unlock()
+}
+
+func (s *portSet) has(port string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[port]
+}
+
+// dialedPorts maps a Base transport made by baseTransport to its portSet.
+var dialedPorts sync.Map
+
+// portsOf returns the local ports tr's Base dialled from.
+func portsOf(t testing.TB, tr *negotiate.Transport) *portSet {
+	t.Helper()
+	v, ok := dialedPorts.Load(tr.Base)
+	if !ok {
+		t.Fatal("the Transport's Base was not made by baseTransport")
+	}
+	return v.(*portSet)
 }
 
 // newTransport returns a Transport for the lab with credentials c: the
@@ -282,11 +326,16 @@ type accessLog struct {
 	offset int64
 }
 
-// openAccessLog notes the end of the access log, so that entries can later
-// be read from there on.
+// openAccessLog notes the end of Apache's access log, so that entries can
+// later be read from there on.
 func openAccessLog(t testing.TB, e labEnv) *accessLog {
 	t.Helper()
-	path := filepath.Join(e["LAB_DIR"], "apache", "logs", "access.log")
+	return openLog(t, filepath.Join(e["LAB_DIR"], "apache", "logs", "access.log"))
+}
+
+// openLog notes the end of the log file at path.
+func openLog(t testing.TB, path string) *accessLog {
+	t.Helper()
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatalf("access log: %v", err)
@@ -302,12 +351,28 @@ type logEntry struct {
 	status  string
 }
 
-// entries returns the entries written since openAccessLog whose request
-// line contains substr. Apache writes an entry after the response, so it
-// waits (boundedly) until want entries have appeared.
-func (l *accessLog) entries(t testing.TB, substr string, want int) []logEntry {
+// entries returns the Apache entries written since openAccessLog whose
+// request line contains substr and that came from one of ports, the
+// connections of the Transport under test.
+func (l *accessLog) entries(t testing.TB, ports *portSet, substr string, want int) []logEntry {
 	t.Helper()
 	var got []logEntry
+	for _, line := range l.lines(t, func(line string) bool {
+		e, ok := parseLogLine(line)
+		return ok && ports.has(e.port) && strings.Contains(e.request, substr)
+	}, want) {
+		e, _ := parseLogLine(line)
+		got = append(got, e)
+	}
+	return got
+}
+
+// lines returns the lines written since the log was opened for which match
+// is true. A server writes an entry after the response, so it waits
+// (boundedly) until want lines have appeared.
+func (l *accessLog) lines(t testing.TB, match func(string) bool, want int) []string {
+	t.Helper()
+	var got []string
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		got = got[:0]
@@ -321,9 +386,8 @@ func (l *accessLog) entries(t testing.TB, substr string, want int) []logEntry {
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			e, ok := parseLogLine(sc.Text())
-			if ok && strings.Contains(e.request, substr) {
-				got = append(got, e)
+			if match(sc.Text()) {
+				got = append(got, sc.Text())
 			}
 		}
 		f.Close()
