@@ -1,0 +1,28 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestDemo runs the demo as `go run ./examples/demo` would and checks that
+// each part reached its result.
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(&out); err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		`200 OK as CORP\alice, 3900 body bytes echoed intact`,
+		"on the kept authenticated connection",
+		"1 handshake(s)",
+		"401 Unauthorized; why: negotiate: NTLM authentication",
+		"200 OK as alice@DEMO.TEST",
+		"1 TGS exchange(s)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
