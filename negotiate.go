@@ -101,11 +101,12 @@ func (t *Transport) newNTLM(ctx context.Context, c *Credentials, u *url.URL, cb 
 	})
 }
 
-// expectsChallenge reports whether the token of leg is sure to be answered
+// opensWithNegotiateMessage reports whether a context's first token is
+// NTLM's NEGOTIATE message (raw or in SPNEGO), which is sure to be answered
 // with a challenge rather than the final response, so its leg can go
-// without the body: the NTLM NEGOTIATE message.
-func expectsChallenge(sec gss.Context, scheme Scheme, leg int) bool {
-	return leg == 1 && (scheme == SchemeNTLM || firstTokenIsNTLM(sec))
+// without the body.
+func opensWithNegotiateMessage(sec gss.Context, scheme Scheme) bool {
+	return scheme == SchemeNTLM || spnegoNTLM(sec)
 }
 
 // connectionBound reports whether the server keeps the connection
@@ -117,7 +118,7 @@ func connectionBound(scheme Scheme, sec gss.Context, resp *http.Response) bool {
 	case SchemeNTLM:
 		return true
 	case SchemeNegotiate:
-		return resp.Header.Get("Persistent-Auth") == "true" || negotiatedNTLM(sec)
+		return resp.Header.Get("Persistent-Auth") == "true" || spnegoNTLM(sec)
 	}
 	return false
 }

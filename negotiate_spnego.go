@@ -157,17 +157,10 @@ func (t *Transport) checkMutual(sec gss.Context, sawToken bool) error {
 	return fmt.Errorf("%w: the final token did not complete the context", ErrMutualAuth)
 }
 
-// negotiatedNTLM reports whether SPNEGO settled on NTLM, which binds the
-// connection like raw NTLM.
-func negotiatedNTLM(sec gss.Context) bool {
-	sp, ok := sec.(*spnego.Initiator)
-	return ok && sp.Selected().Equal(spnego.OIDNTLM)
-}
-
-// firstTokenIsNTLM reports whether sec's first token is an NTLM NEGOTIATE
-// message (raw or in SPNEGO), which the server is sure to answer with a
-// challenge.
-func firstTokenIsNTLM(sec gss.Context) bool {
+// spnegoNTLM reports whether SPNEGO carries NTLM: then it binds the
+// connection like raw NTLM, and its first token, an NTLM NEGOTIATE
+// message, is sure to be answered with a challenge.
+func spnegoNTLM(sec gss.Context) bool {
 	sp, ok := sec.(*spnego.Initiator)
 	return ok && sp.Selected().Equal(spnego.OIDNTLM)
 }

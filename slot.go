@@ -54,7 +54,7 @@ func (s *slot) started() bool { return s.sec != nil }
 // answered with a challenge (the first NTLM message), so the leg carrying
 // it can go without the body.
 func (s *slot) announcesChallenge() bool {
-	return s.out != nil && s.legs == 0 && expectsChallenge(s.sec, s.scheme, 1)
+	return s.out != nil && s.legs == 0 && opensWithNegotiateMessage(s.sec, s.scheme)
 }
 
 // apply puts the pending token, if any, on leg.
