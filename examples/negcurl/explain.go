@@ -31,105 +31,87 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 	if host == "" {
 		host = c.url.Host
 	}
+	// The peer that challenged: the server, or the proxy (407).
+	p := peerInfo{name: "server", host: host, creds: c.creds, mech: t.lastMech, flag: "-u", user: o.user, negotiate: o.negotiate}
+	if ae.Proxy {
+		p = peerInfo{name: "proxy", host: host, creds: c.proxyCreds, mech: t.lastProxyMech, flag: "-U", user: o.proxyUser, negotiate: o.proxyNegotiate}
+	}
 	who := "(no credentials)"
-	if c.creds != nil {
-		who = c.creds.String()
+	if p.creds != nil {
+		who = p.creds.String()
 	}
+	p.who = who
 
-	// Kerberos causes first: when NTLM stood in for Kerberos and failed
-	// too, the Kerberos cause is the one to fix.
-	fallback := ""
-	if ae.Scheme == "NTLM" || t.lastMech == "NTLM" {
-		if errors.Is(err, negotiate.ErrRejected) {
-			fallback = fmt.Sprintf(" (NTLM, tried instead, was rejected for %s)", who)
-		} else {
-			fallback = " (NTLM was tried instead)"
-		}
-	}
-	switch {
-	case errors.Is(err, negotiate.ErrMutualAuth):
+	if errors.Is(err, negotiate.ErrMutualAuth) {
 		what := "its final Kerberos token (AP-REP) did not verify"
 		if !t.apRepReceived {
 			what = "it sent no final Kerberos token (AP-REP)"
 		}
-		msg := fmt.Sprintf("server %s did not prove its identity: %s", host, what)
+		msg := fmt.Sprintf("%s %s did not prove its identity: %s", p.name, host, what)
 		if o.mutual == "required" && !t.apRepReceived {
 			msg += "; if this server never sends one, try --mutual optional"
 		}
 		return exitMutual, msg
+	}
 
-	case errors.Is(err, negotiate.ErrClockSkew):
-		peer := "the KDC"
-		if ae.Op != "acquire credentials" {
-			peer = "server " + host
-		}
-		if d, ok := negotiate.ClockSkew(err); ok {
-			side := "ahead of"
-			if d < 0 {
-				side, d = "behind", -d
-			}
-			return exitAuth, fmt.Sprintf("clock skew of %v with %s exceeds 5m (its clock is %s this one's): set the clocks right (NTP)",
-				d.Round(time.Second), peer, side)
-		}
-		return exitAuth, fmt.Sprintf("clock skew with %s exceeds the Kerberos limit (usually 5m): set the clocks right (NTP)", peer)
-
-	case errors.Is(err, negotiate.ErrUnknownPrincipal):
-		p, _ := negotiate.UnknownPrincipal(err)
-		name, realm, _ := strings.Cut(p, "@")
-		if realm == "" {
-			realm = "the KDC's realm"
-		}
-		if strings.Contains(name, "/") {
-			return exitAuth, fmt.Sprintf("service principal %s is unknown to realm %s: use the host name or --spn%s", name, realm, fallback)
-		}
-		return exitAuth, fmt.Sprintf("user %s is unknown to realm %s: check the name in -u%s", name, realm, fallback)
-
-	case errors.Is(err, negotiate.ErrNoSPN):
-		h := c.url.Hostname()
-		return exitAuth, fmt.Sprintf("no Kerberos service principal fits %s, an IP address: use the host name, or --spn HTTP/<host name>%s", h, fallback)
-
-	case errors.Is(err, negotiate.ErrKDCUnreachable):
-		return exitAuth, "no KDC of the realm answered: check --krb5-config (or KRB5_CONFIG) and that the KDC is reachable" + fallback
-
-	case errors.Is(err, negotiate.ErrCredentialsExpired):
-		return exitAuth, fmt.Sprintf("the Kerberos credentials of %s have expired: run kinit again (or change the expired password)", who)
-
-	case errors.Is(err, negotiate.ErrNoCredentials):
-		switch {
-		case c.creds == nil:
-			return exitAuth, fmt.Sprintf("server %s asks for %s and no credentials were given: pass -u user[:password], or -u : for the Kerberos ticket cache",
-				host, offered(resp, ae))
-		case o.keytab != "":
-			return exitAuth, fmt.Sprintf("no usable key for %s in keytab %s: check the principal and the keytab (klist -k)", who, o.keytab)
-		case o.userSet && strings.HasPrefix(o.user, ":"):
-			return exitAuth, "no Kerberos credentials: run kinit or pass -u"
-		}
-		return exitAuth, fmt.Sprintf("no credentials fit what server %s asks for (%s): pass -u user:password", host, offered(resp, ae))
-
-	case errors.Is(err, negotiate.ErrRejected):
-		if ae.Op == "acquire credentials" {
-			what := "password"
-			if o.keytab != "" {
-				what = "keys in keytab " + o.keytab
-			}
-			return exitAuth, fmt.Sprintf("the KDC rejected the %s for %s: check the %s", what, who, what)
-		}
-		mech := t.lastMech
+	// A rejection by the server or proxy (not by the KDC).
+	rejected := ""
+	if errors.Is(err, negotiate.ErrRejected) && ae.Op != "acquire credentials" {
+		mech := p.mech
 		if mech == "" {
 			mech = ae.Scheme
 		}
-		msg := fmt.Sprintf("server rejected the %s credentials for %s", mech, who)
-		if o.noChannelBinding && c.url.Scheme == "https" {
-			msg += ": this connection sent no channel bindings (--no-channel-binding), which a server requiring Extended Protection refuses"
-		} else if mech == "NTLM" {
-			msg += ": check the user name (DOMAIN\\user) and the password"
-		} else {
-			msg += ": check the user name and the password"
+		rejected = fmt.Sprintf("%s rejected the %s credentials for %s", p.name, mech, who)
+		switch {
+		case o.noChannelBinding && c.url.Scheme == "https" && !ae.Proxy:
+			rejected += ": this connection sent no channel bindings (--no-channel-binding), which a server requiring Extended Protection refuses"
+		case mech == "NTLM":
+			rejected += ": check the user name (DOMAIN\\user) and the password"
+		default:
+			rejected += ": check the user name and the password"
 		}
-		return exitAuth, msg
+	}
+
+	// Why Kerberos failed or was not used. When NTLM stood in for it and
+	// was rejected too, the Kerberos cause leads if Kerberos was what the
+	// user meant (--negotiate, a user@REALM name, a ticket cache or
+	// keytab); otherwise the NTLM rejection does.
+	if why, ok := kerberosCause(err, ae, p); ok {
+		switch {
+		case rejected == "":
+			return exitAuth, why
+		case p.kerberosMeant(o):
+			return exitAuth, fmt.Sprintf("%s (NTLM, tried instead, was rejected for %s)", why, who)
+		default:
+			return exitAuth, fmt.Sprintf("%s (Kerberos was not used: %s)", rejected, why)
+		}
+	}
+	if rejected != "" {
+		return exitAuth, rejected
+	}
+
+	switch {
+	case errors.Is(err, negotiate.ErrNoCredentials):
+		switch {
+		case p.creds == nil:
+			return exitAuth, fmt.Sprintf("%s %s asks for %s and no credentials were given: pass %s user[:password], or %s : for the Kerberos ticket cache",
+				p.name, host, offered(resp, ae), p.flag, p.flag)
+		case o.keytab != "" && !ae.Proxy:
+			return exitAuth, fmt.Sprintf("no usable key for %s in keytab %s: check the principal and the keytab (klist -k)", who, o.keytab)
+		case strings.HasPrefix(p.user, ":"):
+			return exitAuth, "no Kerberos credentials: run kinit or pass " + p.flag
+		}
+		return exitAuth, fmt.Sprintf("no credentials fit what %s %s asks for (%s): pass %s user:password", p.name, host, offered(resp, ae), p.flag)
+
+	case errors.Is(err, negotiate.ErrRejected): // by the KDC
+		what := "password"
+		if o.keytab != "" && !ae.Proxy {
+			what = "keys in keytab " + o.keytab
+		}
+		return exitAuth, fmt.Sprintf("the KDC rejected the %s for %s: check the %s", what, who, what)
 
 	case errors.Is(err, negotiate.ErrUnsupportedScheme):
-		msg := fmt.Sprintf("server %s offers only %s, which negcurl may not use here", host, offered(resp, ae))
+		msg := fmt.Sprintf("%s %s offers only %s, which negcurl may not use here", p.name, host, offered(resp, ae))
 		if c.url.Scheme == "http" {
 			msg += " (Basic is used only over https, or with --basic --insecure-basic)"
 		} else {
@@ -143,6 +125,72 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 	// The rest (a malformed challenge, too many legs, a lost connection)
 	// is said well enough by the error itself, which holds no secret.
 	return exitAuth, strings.TrimPrefix(err.Error(), "negotiate: ")
+}
+
+// peerInfo is what a message needs about the peer that challenged.
+type peerInfo struct {
+	name, host string // "server" or "proxy", and its host:port
+	creds      *negotiate.Credentials
+	mech       string // mechanism of the last token sent to it
+	flag, user string // "-u" or "-U", and its argument
+	negotiate  bool   // --negotiate or --proxy-negotiate
+	who        string // the identity, as the user typed it
+}
+
+// kerberosMeant reports whether the user asked for Kerberos rather than
+// NTLM: --negotiate, a ticket cache (-u :), a keytab, or a user@REALM name.
+func (p peerInfo) kerberosMeant(o *options) bool {
+	name, _, _ := strings.Cut(p.user, ":")
+	return p.negotiate || name == "" || (p.flag == "-u" && o.keytab != "") || strings.Contains(name, "@")
+}
+
+// kerberosCause explains a Kerberos failure in err, if there is one.
+func kerberosCause(err error, ae *negotiate.AuthError, p peerInfo) (string, bool) {
+	switch {
+	case errors.Is(err, negotiate.ErrClockSkew):
+		with := "the KDC"
+		if ae.Op != "acquire credentials" {
+			with = p.name + " " + p.host
+		}
+		if d, ok := negotiate.ClockSkew(err); ok {
+			side := "ahead of"
+			if d < 0 {
+				side, d = "behind", -d
+			}
+			return fmt.Sprintf("clock skew of %v with %s exceeds 5m (its clock is %s this one's): set the clocks right (NTP)",
+				d.Round(time.Second), with, side), true
+		}
+		return fmt.Sprintf("clock skew with %s exceeds the Kerberos limit (usually 5m): set the clocks right (NTP)", with), true
+
+	case errors.Is(err, negotiate.ErrUnknownPrincipal):
+		pr, _ := negotiate.UnknownPrincipal(err)
+		name, realm, _ := strings.Cut(pr, "@")
+		if realm == "" {
+			realm = "the KDC's realm"
+		}
+		if strings.Contains(name, "/") {
+			return fmt.Sprintf("service principal %s is unknown to realm %s: use the host name or --spn", name, realm), true
+		}
+		return fmt.Sprintf("user %s is unknown to realm %s: check the name in %s", name, realm, p.flag), true
+
+	case errors.Is(err, negotiate.ErrNoSPN):
+		h, _, serr := net.SplitHostPort(p.host)
+		if serr != nil {
+			h = p.host
+		}
+		hint := "use the host name, or --spn HTTP/<host name>"
+		if p.name == "proxy" {
+			hint = "give the proxy by its host name in -x"
+		}
+		return fmt.Sprintf("no Kerberos service principal fits %s, an IP address: %s", h, hint), true
+
+	case errors.Is(err, negotiate.ErrKDCUnreachable):
+		return "no KDC of the realm answered: check --krb5-config (or KRB5_CONFIG) and that the KDC is reachable", true
+
+	case errors.Is(err, negotiate.ErrCredentialsExpired):
+		return fmt.Sprintf("the Kerberos credentials of %s have expired: run kinit again (or change the expired password)", p.who), true
+	}
+	return "", false
 }
 
 // offered lists the schemes the server's last response offered.

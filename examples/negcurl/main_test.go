@@ -310,7 +310,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{s.URL, s.URL}, "one URL at a time"},
 		{[]string{"--delegation", "always", s.URL}, "delegation is not supported yet"},
 		{[]string{"--delegation", "policy", s.URL}, "delegation is not supported yet"},
-		{[]string{"-U", "bob:x", "-x", "http://127.0.0.1:1", s.URL}, "proxy authentication is not supported yet"},
+		{[]string{"-U", ":x", s.URL}, "-U: empty user name"},
 		{[]string{"--mutual", "sometimes", s.URL}, `--mutual "sometimes": want required, optional or disabled`},
 		{[]string{"--basic", "-u", "bob:x", s.URL}, "--basic over plain http would send the password in the clear"},
 		{[]string{"--keytab", "/nonexistent", s.URL}, "--keytab needs -u user"},
@@ -415,6 +415,46 @@ func TestProxy(t *testing.T) {
 	negcurl(t, runOpts{}, append(args, "--noproxy", "localhost")...).check(t, 0, "")
 	if n := proxied.Load(); n != 0 {
 		t.Errorf("%d requests went through the proxy despite --noproxy", n)
+	}
+}
+
+// TestProxyAuth authenticates to a proxy (407) with -U, with the proxy
+// URL's user info, and fails in plain words without them.
+func TestProxyAuth(t *testing.T) {
+	const proxyUser, proxyPass = `LAB\carol`, "proxy-Pa55word"
+	origin, _ := newNTLMServer(t, httptestutil.Config{})
+	ntlmProxy := httptestutil.NewProxy(httptestutil.Config{Users: map[string]string{proxyUser: proxyPass}})
+	t.Cleanup(ntlmProxy.Close)
+	k := kdc.New(t, realm, nil)
+	k.AddUser("alice", krbPass)
+	krbProxy := httptestutil.NewKerberosProxy(t, k, httptestutil.Config{})
+	conf := k.Krb5Conf()
+	userinfo := strings.Replace(ntlmProxy.URL, "http://", "http://LAB%5Ccarol:"+proxyPass+"@", 1)
+	server := []string{"-u", ntlmUser + ":" + ntlmPass, origin.URL}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"NTLM proxy, -U", []string{"-v", "-x", ntlmProxy.URL, "-U", proxyUser + ":" + proxyPass},
+			0, `(?s)Proxy-Authorization: NTLM <\d+ bytes>.*Proxy-Authorization token:\n\*   NTLM AUTHENTICATE\n.*user: "carol".*X-User: LAB\\bob`},
+		{"NTLM proxy, user info in -x", []string{"-x", userinfo}, 0, ""},
+		{"Kerberos proxy, -U", []string{"-v", "-x", krbProxy.URL, "-U", krbUser + ":" + krbPass, "--krb5-config", conf},
+			0, `(?s)Proxy-Authorization: Negotiate <\d+ bytes>.*Kerberos AP-REQ: ticket for HTTP/localhost@EXAMPLE\.TEST`},
+		{"wrong proxy password", []string{"-x", ntlmProxy.URL, "-U", proxyUser + ":wrong-" + krbSecret},
+			4, `^negcurl: proxy rejected the NTLM credentials for LAB\\carol: check the user name \(DOMAIN\\user\) and the password \(Kerberos was not used: no Kerberos service principal fits 127\.0\.0\.1, an IP address: give the proxy by its host name in -x\)\n$`},
+		{"no proxy credentials", []string{"-x", ntlmProxy.URL},
+			4, `^negcurl: proxy 127\.0\.0\.1:\d+ asks for Negotiate, NTLM and no credentials were given: pass -U user\[:password\], or -U : for the Kerberos ticket cache\n$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := negcurl(t, runOpts{}, append(append([]string{"-i"}, tt.args...), server...)...)
+			r.check(t, tt.code, tt.want)
+			if strings.Contains(r.stderr+r.stdout, proxyPass) {
+				t.Errorf("output contains the proxy password")
+			}
+		})
 	}
 }
 

@@ -119,9 +119,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	boolean(&o.anyauth, []string{"anyauth"}, "use what the server offers, best first (the default; adds Basic over https)")
 	boolean(&o.insecureBasic, []string{"insecure-basic"}, "allow --basic over plain http: the password travels in the clear")
 	str(&o.proxyURL, []string{"x", "proxy"}, "use the proxy at `URL` (default: the proxy environment variables)")
-	str(&o.proxyUser, []string{"U", "proxy-user"}, "`user[:password]` for the proxy")
-	boolean(&o.proxyNegotiate, []string{"proxy-negotiate"}, "use Negotiate with the proxy")
-	boolean(&o.proxyNTLM, []string{"proxy-ntlm"}, "use NTLM with the proxy")
+	str(&o.proxyUser, []string{"U", "proxy-user"}, "`user[:password]` for the proxy; -U : for default (Kerberos) credentials")
+	boolean(&o.proxyNegotiate, []string{"proxy-negotiate"}, "use Negotiate with the proxy (accepted for curl's sake: the proxy's offer decides)")
+	boolean(&o.proxyNTLM, []string{"proxy-ntlm"}, "use NTLM with the proxy (accepted for curl's sake: the proxy's offer decides)")
 	str(&o.noproxyList, []string{"noproxy"}, "comma-separated `hosts` reached without the proxy (* for all)")
 	str(&o.method, []string{"X", "request"}, "request `METHOD`")
 	fs.Var(&headers, "H", "add a request `header` 'Name: value' (repeatable)")
@@ -202,9 +202,6 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	default:
 		return nil, fmt.Errorf("--delegation %q: want none, policy or always", o.delegation)
 	}
-	if o.proxyUser != "" {
-		return nil, errors.New("-U/--proxy-user: proxy authentication is not supported yet; use an unauthenticated proxy with -x, or none")
-	}
 	if o.keytab != "" && !o.userSet {
 		return nil, errors.New("--keytab needs -u user: the principal whose keys the keytab holds")
 	}
@@ -235,14 +232,15 @@ func (e *fileError) Unwrap() error { return e.err }
 
 // client is what setup builds from the options.
 type client struct {
-	opts      *options
-	url       *url.URL
-	transport *negotiate.Transport
-	client    *http.Client
-	creds     *negotiate.Credentials
-	password  string // for --basic over plain http, sent by negcurl itself
-	body      []byte
-	hasBody   bool
+	opts       *options
+	url        *url.URL
+	transport  *negotiate.Transport
+	client     *http.Client
+	creds      *negotiate.Credentials
+	proxyCreds *negotiate.Credentials // -U
+	password   string                 // for --basic over plain http, sent by negcurl itself
+	body       []byte
+	hasBody    bool
 }
 
 // setup builds the Transport, the http.Client and the request body. It
@@ -307,6 +305,27 @@ func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*cl
 		}
 	}
 
+	if o.proxyUser != "" {
+		name, pass, hasPass := strings.Cut(o.proxyUser, ":")
+		switch {
+		case name == "" && pass == "" && hasPass:
+			c.proxyCreds = negotiate.DefaultCredentials()
+		case name == "":
+			return nil, errors.New("-U: empty user name")
+		default:
+			if !hasPass {
+				if stdinTaken {
+					return nil, errors.New("-U without a password and --data-binary @- both need stdin; put the password in -U")
+				}
+				pass, err = readPassword(stdin, in, stderr, fmt.Sprintf("Enter proxy password for user '%s':", name))
+				if err != nil {
+					return nil, err
+				}
+			}
+			c.proxyCreds = negotiate.Password(name, pass)
+		}
+	}
+
 	mutual, _ := o.mutualPolicy()
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = &tls.Config{InsecureSkipVerify: o.insecure}
@@ -336,6 +355,7 @@ func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*cl
 	t := &negotiate.Transport{
 		Base:                   base,
 		Credentials:            c.creds,
+		ProxyCredentials:       c.proxyCreds,
 		Krb5Config:             o.krb5conf,
 		Mutual:                 mutual,
 		DisableChannelBindings: o.noChannelBinding,
@@ -439,9 +459,8 @@ func (o *options) proxyFunc() (func(*http.Request) (*url.URL, error), error) {
 	if err != nil || pu.Host == "" {
 		return nil, fmt.Errorf("bad proxy URL %q", o.proxyURL)
 	}
-	if pu.User != nil {
-		return nil, errors.New("-x with user:password: proxy authentication is not supported yet")
-	}
+	// User info in the URL authenticates to the proxy (the Transport
+	// takes it) unless -U names other credentials.
 	skip := noProxyMatcher(o.noproxyList)
 	// An explicit -x applies to loopback too, unlike httpproxy, so that a
 	// local proxy can be used (and tested) as curl allows.

@@ -26,6 +26,7 @@ type tracer struct {
 
 	legs          int
 	lastMech      string // "Kerberos", "NTLM" or "" for the last token sent
+	lastProxyMech string // the same for the proxy
 	kerberosSent  bool   // the last token sent was a Kerberos AP-REQ
 	mutualAsked   bool   // ... asking the server to prove its identity
 	apRepReceived bool   // the last response carried a Kerberos AP-REP
@@ -36,6 +37,11 @@ func (t *tracer) leg(l negotiate.LegInfo) {
 	t.legs++
 	sentDesc, sentErr := describe(l.Scheme, l.Sent)
 	recvDesc, recvErr := describe(l.Scheme, l.Received)
+	psentDesc, psentErr := describe(l.ProxyScheme, l.ProxySent)
+	precvDesc, precvErr := describe(l.ProxyScheme, l.ProxyReceived)
+	if l.ProxySent != nil {
+		t.lastProxyMech = mechOf(l.ProxyScheme, psentDesc)
+	}
 	if l.Sent != nil {
 		t.lastMech = mechOf(l.Scheme, sentDesc)
 		t.kerberosSent = strings.Contains(sentDesc, "Kerberos AP-REQ")
@@ -52,6 +58,10 @@ func (t *tracer) leg(l negotiate.LegInfo) {
 		fmt.Fprintf(w, "* request %d: on a kept authenticated connection\n", t.legs)
 	case l.Leg == 0:
 		fmt.Fprintf(w, "* request %d: without credentials\n", t.legs)
+	case l.Sent != nil && l.ProxySent != nil:
+		fmt.Fprintf(w, "* request %d: %s leg %d to the proxy, with the server's %s token\n", t.legs, l.ProxyScheme, l.Leg, l.Scheme)
+	case l.ProxySent != nil:
+		fmt.Fprintf(w, "* request %d: %s leg %d to the proxy\n", t.legs, l.ProxyScheme, l.Leg)
 	default:
 		fmt.Fprintf(w, "* request %d: %s leg %d\n", t.legs, l.Scheme, l.Leg)
 	}
@@ -66,13 +76,15 @@ func (t *tracer) leg(l negotiate.LegInfo) {
 		fmt.Fprintf(w, "> Content-Length: %d\n", req.ContentLength)
 	}
 	printHeaders(w, "> ", req.Header)
-	printToken(w, sentDesc, sentErr)
+	printToken(w, "Authorization", sentDesc, sentErr)
+	printToken(w, "Proxy-Authorization", psentDesc, psentErr)
 	fmt.Fprintln(w, ">")
 
 	resp := l.Response
 	fmt.Fprintf(w, "< %s %s\n", resp.Proto, resp.Status)
 	printHeaders(w, "< ", resp.Header)
-	printToken(w, recvDesc, recvErr)
+	printToken(w, "WWW-Authenticate", recvDesc, recvErr)
+	printToken(w, "Proxy-Authenticate", precvDesc, precvErr)
 	fmt.Fprintln(w, "<")
 }
 
@@ -112,8 +124,12 @@ func mechOf(scheme, desc string) string {
 	return scheme
 }
 
-// printToken prints a token's description, each line after "*   ".
-func printToken(w io.Writer, desc string, err error) {
+// printToken prints the description of the token in header, each line
+// after "*   ".
+func printToken(w io.Writer, header, desc string, err error) {
+	if desc != "" || err != nil {
+		fmt.Fprintf(w, "* %s token:\n", header)
+	}
 	for line := range strings.Lines(desc) {
 		fmt.Fprintf(w, "*   %s", line)
 	}
