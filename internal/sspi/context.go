@@ -183,7 +183,10 @@ func (c *Context) Step(ctx context.Context, in []byte) (out []byte, continueNeed
 	if len(in) > 0 {
 		inBufs = append(inBufs, Buffer{Type: BufferToken, Data: bytes.Clone(in)})
 	}
-	if c.bindings != nil {
+	// Kerberos binds the channel in its first token, so the bindings go
+	// to every call; NTLM binds it in AUTHENTICATE only, and Wine's NTLM
+	// fails a first call that has input buffers but no token.
+	if c.bindings != nil && (c.legs > 0 || c.cfg.Package != PackageNTLM) {
 		inBufs = append(inBufs, Buffer{Type: BufferChannelBindings, Data: bytes.Clone(c.bindings)})
 	}
 	outBufs := []Buffer{{Type: BufferToken, Data: make([]byte, c.maxToken)}}
