@@ -53,8 +53,9 @@ func main() {
 // run is negcurl with its arguments and standard files; it returns the
 // exit status.
 func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
-	o, err := parseArgs(args, stderr)
+	o, err := parseArgs(args)
 	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, usageText)
 		return exitOK
 	}
 	if err != nil {

@@ -320,7 +320,10 @@ func TestUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		negcurl(t, runOpts{}, tt.args...).check(t, 2, regexp.QuoteMeta(tt.want))
 	}
-	negcurl(t, runOpts{}, "-h").check(t, 0, "Exit status")
+	if r := negcurl(t, runOpts{}, "-h"); r.code != 0 || !strings.Contains(r.stdout, "Exit status") {
+		t.Errorf("negcurl -h: exit status %d, stdout %q; want 0 and the usage", r.code, r.stdout)
+	}
+
 }
 
 func TestConnectionFailures(t *testing.T) {
@@ -332,6 +335,11 @@ func TestConnectionFailures(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	negcurl(t, runOpts{}, "http://"+addr+"/").check(t, 3, `^negcurl: cannot connect to 127\.0\.0\.1:\d+: .*refused`)
+	// -s silences the message, not the exit status; -S brings it back.
+	if r := negcurl(t, runOpts{}, "-s", "http://"+addr+"/"); r.code != 3 || r.stderr != "" {
+		t.Errorf("negcurl -s: exit status %d, stderr %q; want 3 and nothing", r.code, r.stderr)
+	}
+	negcurl(t, runOpts{}, "-s", "-S", "http://"+addr+"/").check(t, 3, "cannot connect")
 
 	// A server that never answers: --max-time ends the wait.
 	release := make(chan struct{})

@@ -24,7 +24,7 @@ import (
 	"golang.org/x/net/http/httpproxy"
 )
 
-// errHelp is returned by parseArgs after printing the usage for -h.
+// errHelp is returned by parseArgs for -h; run then prints the usage.
 var errHelp = flag.ErrHelp
 
 // options are the parsed command line.
@@ -79,29 +79,58 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ", ") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// usageText is what -h prints after the flags.
+// usageText is what -h prints. Each flag takes one or two dashes.
 const usageText = `usage: negcurl [flags] URL
 
-Flags may come before or after the URL; give each separately (-s -v, not -sv).
--u user[:password]: the password is asked for when missing; -u : uses the
-Kerberos ticket cache (KRB5CCNAME) or client keytab of the environment.
+Flags may come before or after the URL; give each on its own (-s -v, not -sv).
+
+Server authentication
+  -u, --user USER[:PASSWORD]  credentials; the password is asked for when missing.
+                              USER is DOMAIN\user, user@REALM or user.
+                              -u : uses the Kerberos ticket cache (KRB5CCNAME) or
+                              client keytab (KRB5_CLIENT_KTNAME) of the environment
+      --negotiate, --ntlm     use only these schemes (both: Negotiate first)
+      --basic                 use Basic: only over https unless --insecure-basic
+      --anyauth               what the server offers, best first (the default),
+                              Basic included over https
+Proxy
+  -x, --proxy URL             proxy (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)
+  -U, --proxy-user USER[:PASSWORD]  proxy credentials; -U : for the ticket cache
+      --proxy-negotiate, --proxy-ntlm  accepted; the proxy's offer decides
+      --noproxy LIST          hosts reached directly (comma-separated, * for all)
+Request and response
+  -X, --request METHOD        -H, --header 'Name: value' (repeatable)
+  -d, --data DATA|@FILE       POST data (@FILE without CR and LF; joined with &)
+      --data-binary DATA|@FILE|@-  POST data as is (@- reads stdin)
+  -o, --output FILE           -i, --include (status line and headers)
+  -s, --silent (no error message)   -S, --show-error (with -s)
+  -L, --location              follow redirects; credentials stay with the host
+      --location-trusted      follow redirects, credentials to any host
+      --cacert FILE           -k, --insecure      --http1.1
+  -m, --max-time SECONDS
+Kerberos
+      --spn SPN               service principal for the URL's host (HTTP/name)
+      --mutual required|optional|disabled   mutual authentication (required)
+      --keytab FILE           keys of -u USER
+      --krb5-config FILE      krb5.conf (default: KRB5_CONFIG, /etc/krb5.conf)
+      --delegation none       (policy and always are not supported yet)
+      --no-channel-binding    send no TLS channel bindings
+Diagnostics
+  -v, --verbose               every leg's headers, each token decoded; no secret
 
 Exit status: 0 success, 1 HTTP status >= 400, 2 usage, 3 connection,
 4 authentication, 5 mutual authentication, 6 local file error.
 `
 
 // parseArgs parses args; flags may follow the URL, as with curl.
-func parseArgs(args []string, stderr io.Writer) (*options, error) {
+func parseArgs(args []string) (*options, error) {
 	o := &options{}
 	var parts []dataPart
 	var headers stringList
 	var maxTime float64
 	fs := flag.NewFlagSet("negcurl", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usageText)
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // run prints the error, and -h the usage
+	fs.Usage = func() {}
 	str := func(p *string, names []string, usage string) {
 		for _, n := range names {
 			fs.StringVar(p, n, "", usage)
