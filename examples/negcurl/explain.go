@@ -193,6 +193,36 @@ func kerberosCause(err error, ae *negotiate.AuthError, p peerInfo) (string, bool
 	return "", false
 }
 
+// unanswered explains a final 401 or 407 that the Transport did not try
+// to answer (it offered no scheme negcurl may use).
+func unanswered(resp *http.Response, c *client) string {
+	peer, name := "server", "Www-Authenticate"
+	if resp.StatusCode == http.StatusProxyAuthRequired {
+		peer, name = "proxy", "Proxy-Authenticate"
+	}
+	cs, _ := negotiate.ParseChallenges(resp.Header, name)
+	if len(cs) == 0 {
+		return fmt.Sprintf("the %s answered %s with no challenge to answer", peer, resp.Status)
+	}
+	var names []string
+	basic := false
+	for _, ch := range cs {
+		names = append(names, ch.Scheme)
+		basic = basic || ch.Kind() == negotiate.SchemeBasic
+	}
+	who := peer + " " + c.url.Host
+	if peer == "proxy" {
+		who = "the proxy"
+	}
+	msg := fmt.Sprintf("%s offers only %s, which negcurl may not use here", who, strings.Join(names, ", "))
+	if basic && c.url.Scheme == "http" {
+		msg += " (Basic is used only over https, or with --basic --insecure-basic)"
+	} else if basic {
+		msg += " (for Basic, pass --basic or --anyauth)"
+	}
+	return msg
+}
+
 // offered lists the schemes the server's last response offered.
 func offered(resp *http.Response, ae *negotiate.AuthError) string {
 	if resp == nil {

@@ -127,7 +127,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return code
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusProxyAuthRequired {
-		o.fail(stderr, "the server answered %s with no challenge negcurl could answer", resp.Status)
+		o.fail(stderr, "%s", unanswered(resp, c))
 		return exitAuth
 	}
 	if resp.StatusCode >= 400 {

@@ -484,3 +484,24 @@ func TestRedirect(t *testing.T) {
 		t.Errorf("stdout lacks the authenticated user; got:\n%s", r.stdout)
 	}
 }
+
+// TestInsecureBasic: --basic over plain http only with --insecure-basic,
+// and then the credentials arrive; -v shows their size, not them.
+func TestInsecureBasic(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "bob" || p != ntlmPass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte("hello bob"))
+	}))
+	t.Cleanup(s.Close)
+	negcurl(t, runOpts{}, "--basic", "-u", "bob:"+ntlmPass, s.URL).check(t, 2, "would send the password in the clear")
+	r := negcurl(t, runOpts{}, "-v", "--basic", "--insecure-basic", "-u", "bob:"+ntlmPass, s.URL)
+	r.check(t, 0, `> Authorization: Basic <\d+ bytes>`)
+	if r.stdout != "hello bob" || strings.Contains(r.stderr, ntlmPass) {
+		t.Errorf("stdout %q; want the body, and no password in -v output", r.stdout)
+	}
+	negcurl(t, runOpts{}, s.URL).check(t, 4, `server 127\.0\.0\.1:\d+ offers only Basic, which negcurl may not use here \(Basic is used only over https, or with --basic --insecure-basic\)`)
+}

@@ -92,6 +92,11 @@ func (t *tracer) leg(l negotiate.LegInfo) {
 // the Transport has handed over a response (it does so only when the
 // policy was met).
 func (t *tracer) finish(o *options, resp *http.Response) {
+	if t.verbose && t.legs == 0 {
+		// The Transport traces the legs of authentication; a request it
+		// passed through untouched is shown here.
+		t.leg(negotiate.LegInfo{Request: resp.Request, Response: resp})
+	}
 	if !t.verbose || !t.kerberosSent || resp.StatusCode == http.StatusUnauthorized {
 		return
 	}
