@@ -126,11 +126,12 @@ func ClockSkew(err error) (time.Duration, bool) {
 	return ke.Skew, true
 }
 
-// UnknownPrincipal returns the Kerberos principal (a client user@REALM or
-// a service principal such as HTTP/host) that the KDC reported unknown in
-// err, or an error it wraps, and ok true; "", false for any other error.
-// For a service, it is the SPN that was asked for, usually a wrong one:
-// see SPNPolicy.
+// UnknownPrincipal returns the Kerberos principal that the KDC reported
+// unknown in err, or an error it wraps, and ok true; "", false for any
+// other error. It is a client (user@REALM) or a service principal with its
+// realm (HTTP/host@REALM): for a service, the SPN that was asked for,
+// usually a wrong one (see SPNPolicy). The realm is absent when the KDC's
+// error did not name it.
 func UnknownPrincipal(err error) (principal string, ok bool) {
 	var ke *krb.Error
 	if !errors.As(err, &ke) || !errors.Is(ke.Err, gss.ErrUnknownPrincipal) {
