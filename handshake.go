@@ -198,7 +198,11 @@ func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge
 		return SchemeUnknown, cs, false
 	}
 	overTLS := !s.proxy && r.req.URL.Scheme == "https"
-	scheme, ok := r.choose(cs, creds, overTLS)
+	prefer := r.t.Preference
+	if s.proxy && r.t.ProxyPreference != nil {
+		prefer = r.t.ProxyPreference
+	}
+	scheme, ok := r.choose(cs, creds, prefer, overTLS)
 	if !ok {
 		if offersOurs(cs) {
 			r.box.err = r.slotErr(s, SchemeUnknown, 0, "choose scheme", resp.StatusCode, ErrUnsupportedScheme)
@@ -221,8 +225,7 @@ func (r *roundTrip) replayAfter(resp *http.Response) error {
 }
 
 // choose picks the scheme to answer cs with, given the credentials.
-func (r *roundTrip) choose(cs []Challenge, creds *Credentials, overTLS bool) (Scheme, bool) {
-	prefer := r.t.Preference
+func (r *roundTrip) choose(cs []Challenge, creds *Credentials, prefer []Scheme, overTLS bool) (Scheme, bool) {
 	if prefer == nil {
 		prefer = DefaultPreference
 	}
@@ -276,6 +279,8 @@ func (r *roundTrip) exchange(ac *authConn, scheme Scheme) (*http.Response, error
 // SchemeUnknown to try without a token first.
 func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, error) {
 	o, p := &slot{}, &slot{proxy: true}
+	// Every context is used within these legs only.
+	defer func() { o.close(); p.close() }()
 	if originScheme != SchemeUnknown {
 		if err := r.start(o, originScheme, ac); err != nil {
 			ac.cc.Close()
@@ -411,6 +416,7 @@ func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*ht
 	if r.speculative && o.started() && received(o, resp) == nil {
 		// A preemptive token the server did not answer: it wants no
 		// authentication, or not this kind.
+		o.close()
 		*o = slot{}
 	}
 	for _, s := range []*slot{p, o} {

@@ -19,7 +19,7 @@ import (
 func (t *Transport) canUse(s Scheme, c *Credentials) bool {
 	switch s {
 	case SchemeNTLM:
-		return !t.DisableNTLM && c.hasNTLM()
+		return !t.DisableNTLM && (c.hasNTLM() || t.platformNTLM(c))
 	case SchemeNegotiate:
 		return t.negotiateUsable(c)
 	case SchemeBasic:

@@ -147,6 +147,10 @@ func kerberosOf(sec gss.Context) *krb.Initiator {
 // accepted: under MutualRequired a Kerberos context must have verified the
 // server's AP-REP. sawToken says whether the response carried a final token.
 func (t *Transport) checkMutual(sec gss.Context, sawToken bool) error {
+	if m, ok := sec.(interface{ CheckMutual(sawToken bool) error }); ok {
+		// The operating system's context applies the policy it was given.
+		return m.CheckMutual(sawToken)
+	}
 	k := kerberosOf(sec)
 	if k == nil || t.Mutual != MutualRequired || k.Verified() {
 		return nil
@@ -161,6 +165,10 @@ func (t *Transport) checkMutual(sec gss.Context, sawToken bool) error {
 // connection like raw NTLM, and its first token, an NTLM NEGOTIATE
 // message, is sure to be answered with a challenge.
 func spnegoNTLM(sec gss.Context) bool {
+	if n, ok := sec.(interface{ NTLM() bool }); ok {
+		// The operating system's Negotiate package says what it chose.
+		return n.NTLM()
+	}
 	sp, ok := sec.(*spnego.Initiator)
 	return ok && sp.Selected().Equal(spnego.OIDNTLM)
 }

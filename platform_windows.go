@@ -14,6 +14,12 @@ import (
 	"github.com/negotiate-go/negotiate/internal/sspi"
 )
 
+// platformNTLM reports whether SSPI can answer NTLM for c: the logged-on
+// user's credentials, unless the Transport keeps SSPI out.
+func (t *Transport) platformNTLM(c *Credentials) bool {
+	return c != nil && c.krb.kind == krbDefault && t.SSPI != SSPINever
+}
+
 // systemSSPI returns secur32's function table; the tests replace it.
 var systemSSPI = sspi.System
 

@@ -120,6 +120,7 @@ func (r *roundTrip) dialProxy(ctx context.Context) (net.Conn, error) {
 // bindings bind to the origin's certificate.
 func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, error) {
 	p := &slot{proxy: true}
+	defer func() { p.close() }()
 	if v, ok := r.t.known.Load(r.memoryKey(p)); ok && r.proxyCreds != nil {
 		if err := r.start(p, v.(originInfo).scheme, nil); err != nil {
 			return nil, err
@@ -220,6 +221,7 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 				}
 				restarted = true
 				scheme := p.scheme
+				p.close()
 				*p = slot{proxy: true}
 				if err := r.start(p, scheme, nil); err != nil {
 					return nil, err

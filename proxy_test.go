@@ -250,3 +250,33 @@ func TestKerberosProxy(t *testing.T) {
 		}
 	}
 }
+
+func TestProxyPreference(t *testing.T) {
+	origin := httptest.NewServer(httptestutil.EchoHandler())
+	t.Cleanup(origin.Close)
+	p := newProxy(t, httptestutil.Config{}) // offers Negotiate, then NTLM
+	for _, tt := range []struct {
+		prefer []negotiate.Scheme
+		want   string
+	}{
+		{nil, "Negotiate"}, // NTLM inside SPNEGO: Kerberos has no SPN for 127.0.0.1
+		{[]negotiate.Scheme{negotiate.SchemeNTLM}, "NTLM"},
+	} {
+		tr := proxyTransport(t, p.URL, nil, nil, alice())
+		tr.Preference = []negotiate.Scheme{negotiate.SchemeNegotiate}
+		tr.ProxyPreference = tt.prefer
+		var schemes []string
+		resp, legs, err := legsOf(t, tr, "GET", origin.URL, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("ProxyPreference %v: %v %v", tt.prefer, resp, err)
+		}
+		for _, l := range legs {
+			if l.ProxyScheme != "" {
+				schemes = append(schemes, l.ProxyScheme)
+			}
+		}
+		if len(schemes) == 0 || schemes[0] != tt.want {
+			t.Errorf("ProxyPreference %v: proxy legs %v; want %s", tt.prefer, schemes, tt.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ package negotiate
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -45,6 +46,14 @@ func (s *slot) authorizationField() string {
 		return "Proxy-Authorization"
 	}
 	return "Authorization"
+}
+
+// close releases the slot's context if it holds operating-system resources
+// (an SSPI context handle); it is a no-op otherwise, and safe to repeat.
+func (s *slot) close() {
+	if c, ok := s.sec.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 // started reports whether the slot has a context.

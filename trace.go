@@ -10,6 +10,10 @@ import (
 // goroutine of the RoundTrip call, one at a time, and must not keep the
 // values they are given.
 //
+// Only requests the Transport may authenticate are traced: a request it
+// passes to Base untouched (no credentials for it, a host the policy does
+// not allow, a caller-set Authorization header) is not.
+//
 // Tokens are handed to hooks as sent and received so diagnostics can decode
 // them. A Kerberos token can be replayed against its server for a few
 // minutes: decode it, never log it raw.

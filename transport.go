@@ -130,6 +130,10 @@ type Transport struct {
 	// without a token of its own is taken not to want authentication.
 	Preemptive bool
 
+	// ProxyPreference orders the schemes tried with a proxy that offers
+	// several, as Preference does with origins. Nil means Preference.
+	ProxyPreference []Scheme
+
 	// ProxyCredentials authenticate to the proxy Base's Proxy func
 	// chooses (by default the one HTTP_PROXY, HTTPS_PROXY and NO_PROXY
 	// name), when it answers 407 with Negotiate or NTLM. Nil means the
