@@ -101,6 +101,14 @@ var cases = []clientCase{
 	{"krb-bound", krbBoundServer, func(tb testing.TB, e *env) client {
 		return ours(tb, e, negotiate.Password(user+"@"+realm, password))
 	}},
+	// Without mutual authentication, as gokrb5's client works: the server
+	// builds no AP-REP and the client verifies none. It shows what the
+	// default (required) costs, and compares like with like.
+	{"krb-nomutual", krbServer, func(tb testing.TB, e *env) client {
+		c := ours(tb, e, negotiate.Password(user+"@"+realm, password)).(*http.Client)
+		c.Transport.(*negotiate.Transport).Mutual = negotiate.MutualDisabled
+		return c
+	}},
 }
 
 // ours returns our Transport with creds, over e's base transport.
