@@ -1,13 +1,5 @@
-//go:build gokrb5peer
-
 // This file adds gokrb5's SPNEGO HTTP client (spnego.Client) to the
-// benchmarks and the round-trip tests, as the Kerberos peer. It is behind
-// the gokrb5peer build tag because gokrb5's spnego package imports
-// github.com/jcmturner/goidentity/v6, which go.mod does not require; with
-//
-//	go get github.com/jcmturner/goidentity/v6@v6.0.1
-//
-// it builds, and `go test -tags gokrb5peer` includes it.
+// benchmarks and the round-trip tests, as the Kerberos peer.
 
 package bench
 

@@ -83,8 +83,8 @@ type clientCase struct {
 }
 
 // cases are the clients benchmarked, in the order of the table's columns.
-// The first is the baseline the others are compared with. A file behind
-// the gokrb5peer build tag appends gokrb5's SPNEGO client.
+// The first is the baseline the others are compared with.
+// gokrb5peer_test.go appends gokrb5's SPNEGO client.
 var cases = []clientCase{
 	{"baseline", plainServer, func(_ testing.TB, e *env) client {
 		return &http.Client{Transport: e.base}

@@ -113,8 +113,9 @@ type Acceptor struct {
 	// Now returns the acceptor's time; default time.Now.
 	Now func() time.Time
 
-	mu     sync.Mutex
-	replay map[string]time.Time // authenticator identity -> time it may be forgotten
+	mu        sync.Mutex
+	replay    map[string]time.Time // authenticator identity -> time it may be forgotten
+	nextSweep time.Time            // when the replay cache is next swept
 }
 
 // Result describes an accepted context. It holds the keys for MIC tokens;
@@ -316,12 +317,17 @@ func (a *Acceptor) checkReplay(auth *types.Authenticator, ap *messages.APReq, no
 	if a.replay == nil {
 		a.replay = make(map[string]time.Time)
 	}
-	for k, exp := range a.replay {
-		if now.After(exp) {
-			delete(a.replay, k)
+	// Sweep expired entries at most once a second: a scan on every
+	// request made the server slower with every request it had seen.
+	if now.After(a.nextSweep) {
+		for k, exp := range a.replay {
+			if now.After(exp) {
+				delete(a.replay, k)
+			}
 		}
+		a.nextSweep = now.Add(time.Second)
 	}
-	if _, seen := a.replay[key]; seen {
+	if exp, seen := a.replay[key]; seen && !now.After(exp) {
 		return ErrReplay
 	}
 	a.replay[key] = auth.CTime.Add(2 * a.maxSkew())
