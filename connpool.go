@@ -96,7 +96,12 @@ func (p *connPool) put(ac *authConn, maxIdle int, timeout time.Duration) {
 	}
 	p.idle[ac.key] = append(p.idle[ac.key], ac)
 	if timeout > 0 {
-		ac.idle = time.AfterFunc(timeout, func() { p.remove(ac) })
+		// One timer per connection, re-armed each time it goes idle.
+		if ac.idle == nil {
+			ac.idle = time.AfterFunc(timeout, func() { p.remove(ac) })
+		} else {
+			ac.idle.Reset(timeout)
+		}
 	}
 }
 

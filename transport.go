@@ -277,6 +277,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		body.close()
 		return resp, err
 	}
+	if h, ok := resp.Body.(*closeHook); ok {
+		// One wrapper does both: the connection's hook, then the body's.
+		inner := h.hook
+		h.hook = func() { inner(); body.close() }
+		return resp, nil
+	}
 	resp.Body = &closeHook{ReadCloser: resp.Body, hook: body.close}
 	return resp, nil
 }
