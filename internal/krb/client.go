@@ -40,6 +40,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/krb/wire"
 )
 
 const (
@@ -73,8 +74,14 @@ type Client struct {
 	now      func() time.Time // for tests; time.Now otherwise
 
 	mu      sync.Mutex
-	tgt     *cred            // TGT for the client's realm
-	tickets map[string]*cred // by "sname@realm"
+	tgt     *cred                // TGT for the client's realm
+	tickets map[string]*cred     // by "sname@realm"
+	spns    map[string]spnTarget // parsed SPNs, by SPN
+
+	// keys holds the keys derived from session keys for the AP-REQ's
+	// authenticator and the AP-REP, so that they are derived once per
+	// ticket rather than once per request.
+	keys wire.KeyCache
 
 	flights  singleflight.Group
 	asCount  atomic.Int64
@@ -90,6 +97,29 @@ type cred struct {
 	end       time.Time
 	renewTill time.Time
 	renewable bool
+
+	derOnce sync.Once
+	der     []byte // the ticket's DER, for the AP-REQ
+	derErr  error
+}
+
+// ticketDER returns the ticket's DER encoding, made once: the AP-REQ
+// carries it verbatim instead of encoding the ticket for every request.
+func (c *cred) ticketDER() ([]byte, error) {
+	c.derOnce.Do(func() {
+		if c.der == nil {
+			c.der, c.derErr = c.ticket.Marshal()
+		}
+	})
+	return c.der, c.derErr
+}
+
+// spnTarget is a parsed SPN: the service's name, its realm and the
+// ticket cache key.
+type spnTarget struct {
+	sname types.PrincipalName
+	realm string
+	key   string
 }
 
 // validAt reports whether the ticket may be used at t.
@@ -98,7 +128,7 @@ func (c *cred) validAt(t time.Time) bool {
 }
 
 func newClient(user, realm string, cfg *config.Config) *Client {
-	c := &Client{cfg: cfg, now: time.Now, tickets: map[string]*cred{}}
+	c := &Client{cfg: cfg, now: time.Now, tickets: map[string]*cred{}, spns: map[string]spnTarget{}}
 	if cfg == nil {
 		c.cfg = config.New()
 	}
@@ -173,6 +203,7 @@ func NewCCacheClient(cc *credentials.CCache, cfg *config.Config) (*Client, error
 			end:       e.EndTime,
 			renewTill: e.RenewTill,
 			renewable: types.IsFlagSet(&e.TicketFlags, flags.Renewable),
+			der:       e.Ticket, // as the KDC issued it
 		}
 		if cr.start.IsZero() {
 			cr.start = e.AuthTime
@@ -234,22 +265,43 @@ func (c *Client) parseSPN(spn string) (types.PrincipalName, string, error) {
 // ctx bounds the wait: when it ends first, the error wraps both
 // gss.ErrKDCUnreachable and ctx.Err().
 func (c *Client) ServiceTicket(ctx context.Context, spn string) (messages.Ticket, types.EncryptionKey, error) {
-	if c.initErr != nil {
-		return messages.Ticket{}, types.EncryptionKey{}, c.initErr
-	}
-	sname, realm, err := c.parseSPN(spn)
+	cr, err := c.serviceCred(ctx, spn)
 	if err != nil {
 		return messages.Ticket{}, types.EncryptionKey{}, err
 	}
-	key := ticketKey(sname, realm)
+	return cr.ticket, cr.key, nil
+}
+
+// serviceCred is ServiceTicket returning the cached credential itself.
+func (c *Client) serviceCred(ctx context.Context, spn string) (*cred, error) {
+	if c.initErr != nil {
+		return nil, c.initErr
+	}
+	c.mu.Lock()
+	t, ok := c.spns[spn]
+	c.mu.Unlock()
+	if !ok {
+		sname, realm, err := c.parseSPN(spn)
+		if err != nil {
+			return nil, err
+		}
+		t = spnTarget{sname: sname, realm: realm, key: ticketKey(sname, realm)}
+		c.mu.Lock()
+		if len(c.spns) >= maxSPNs {
+			clear(c.spns)
+		}
+		c.spns[spn] = t
+		c.mu.Unlock()
+	}
+	key := t.key
 	if cr := c.cached(key); cr != nil {
-		return cr.ticket, cr.key, nil
+		return cr, nil
 	}
 	v, err := c.share(ctx, "tgs:"+key, func(fctx context.Context) (any, error) {
 		if cr := c.cached(key); cr != nil {
 			return cr, nil
 		}
-		cr, err := c.fetchServiceTicket(fctx, sname, realm)
+		cr, err := c.fetchServiceTicket(fctx, t.sname, t.realm)
 		if err != nil {
 			return nil, err
 		}
@@ -259,11 +311,13 @@ func (c *Client) ServiceTicket(ctx context.Context, spn string) (messages.Ticket
 		return cr, nil
 	})
 	if err != nil {
-		return messages.Ticket{}, types.EncryptionKey{}, err
+		return nil, err
 	}
-	cr := v.(*cred)
-	return cr.ticket, cr.key, nil
+	return v.(*cred), nil
 }
+
+// maxSPNs bounds the memo of parsed SPNs.
+const maxSPNs = 1024
 
 // cached returns the valid cached ticket for key, if any.
 func (c *Client) cached(key string) *cred {

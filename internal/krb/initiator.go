@@ -12,7 +12,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
@@ -24,6 +23,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/krb/wire"
 )
 
 // OID is the Kerberos V5 GSS-API mechanism, 1.2.840.113554.1.2.2
@@ -203,13 +203,28 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 	if i.c == nil {
 		return nil, fmt.Errorf("negotiate: kerberos: no client: %w", gss.ErrNoCredentials)
 	}
-	tkt, key, err := i.c.ServiceTicket(ctx, i.spn)
+	cr, err := i.c.serviceCred(ctx, i.spn)
 	if err != nil {
 		return nil, err
 	}
+	key := cr.key
 	et, err := crypto.GetEtype(key.KeyType)
 	if err != nil {
 		return nil, fmt.Errorf("negotiate: kerberos: session key enctype %d not supported: %w", key.KeyType, gss.ErrUnsupportedMech)
+	}
+	tder, err := cr.ticketDER()
+	if err != nil {
+		return nil, fmt.Errorf("negotiate: kerberos: encoding the ticket: %v", err)
+	}
+	// RFC 4120 §7.5.1: key usage 11 for an AP-REQ authenticator (7 in a
+	// TGS-REQ, should anyone name a krbtgt SPN).
+	usage := uint32(keyusage.AP_REQ_AUTHENTICATOR)
+	if sn := cr.ticket.SName.NameString; len(sn) > 0 && sn[0] == "krbtgt" {
+		usage = keyusage.TGS_REQ_PA_TGS_REQ_AP_REQ_AUTHENTICATOR
+	}
+	keys, err := i.keys(key, usage)
+	if err != nil {
+		return nil, fmt.Errorf("negotiate: kerberos: session key: %v: %w", err, gss.ErrUnsupportedMech)
 	}
 	now := i.opts.Now().UTC()
 	auth := types.Authenticator{
@@ -228,28 +243,28 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 		auth.AuthorizationData = ad
 	}
 	// A fresh subkey of the session key's enctype (RFC 4121 §2) and a
-	// random initial sequence number.
+	// random initial sequence number below 2^30.
+	var rnd [4]byte
 	seed := make([]byte, et.GetKeyByteSize())
 	if _, err := rand.Read(seed); err != nil {
 		return nil, err
 	}
-	auth.SubKey = types.EncryptionKey{KeyType: key.KeyType, KeyValue: et.RandomToKey(seed)}
-	seq, err := rand.Int(rand.Reader, big.NewInt(1<<30))
-	if err != nil {
+	if _, err := rand.Read(rnd[:]); err != nil {
 		return nil, err
 	}
-	auth.SeqNumber = seq.Int64()
-	req, err := messages.NewAPReq(tkt, key, auth)
+	auth.SubKey = types.EncryptionKey{KeyType: key.KeyType, KeyValue: et.RandomToKey(seed)}
+	auth.SeqNumber = int64(binary.BigEndian.Uint32(rnd[:]) & (1<<30 - 1))
+	ct, err := keys.Encrypt(wire.Authenticator(&auth))
 	if err != nil {
-		return nil, fmt.Errorf("negotiate: kerberos: building AP-REQ: %v", err)
+		return nil, fmt.Errorf("negotiate: kerberos: encrypting the authenticator: %v", err)
 	}
+	var opts uint32
 	if i.opts.Mutual {
-		types.SetFlag(&req.APOptions, flags.APOptionMutualRequired)
+		opts |= 1 << (31 - flags.APOptionMutualRequired)
 	}
-	b, err := req.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("negotiate: kerberos: encoding AP-REQ: %v", err)
-	}
+	// The authenticator's EncryptedData names the ticket's kvno, as
+	// gokrb5's NewAPReq did before.
+	b := wire.APReq(opts, tder, types.EncryptedData{EType: key.KeyType, KVNO: cr.ticket.EncPart.KVNO, Cipher: ct})
 	i.sessionKey = key
 	i.subkey = auth.SubKey
 	i.ctime = auth.CTime
@@ -258,11 +273,20 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 	return wrapToken(tokAPReq, b), nil
 }
 
+// keys returns the keys of key for usage, from the Client's cache.
+func (i *Initiator) keys(key types.EncryptionKey, usage uint32) (*wire.Keys, error) {
+	if i.c == nil {
+		return wire.DeriveKeys(key, usage)
+	}
+	return i.c.keys.Get(key, usage)
+}
+
 // wrapToken frames a Kerberos message as an InitialContextToken
 // (RFC 2743 §3.1): [APPLICATION 0] { mech OID, TOK_ID, message }.
 func wrapToken(id [2]byte, msg []byte) []byte {
 	inner := len(oidDER) + 2 + len(msg)
-	out := []byte{0x60}
+	out := make([]byte, 0, 6+inner)
+	out = append(out, 0x60)
 	out = append(out, derLength(inner)...)
 	out = append(out, oidDER...)
 	out = append(out, id[:]...)
@@ -358,7 +382,11 @@ func (i *Initiator) reply(in []byte) error {
 		return fmt.Errorf("negotiate: kerberos: bad AP-REP from the server: %w", gss.ErrMalformedToken)
 	}
 	// RFC 4120 §3.2.5: decrypt with the ticket's session key, key usage 12.
-	plain, err := crypto.DecryptEncPart(rep.EncPart, i.sessionKey, keyusage.AP_REP_ENCPART)
+	keys, err := i.keys(i.sessionKey, keyusage.AP_REP_ENCPART)
+	if err != nil {
+		return fmt.Errorf("negotiate: kerberos: session key: %v: %w", err, gss.ErrMutualAuth)
+	}
+	plain, err := keys.Decrypt(rep.EncPart.Cipher)
 	if err != nil {
 		return fmt.Errorf("negotiate: kerberos: AP-REP not encrypted in the session key (wrong key): %w", gss.ErrMutualAuth)
 	}

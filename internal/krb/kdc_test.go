@@ -17,6 +17,7 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -79,6 +80,9 @@ func TestPasswordLoginAndAPReq(t *testing.T) {
 			t.Fatalf("Step(nil) mutual=%v = _, %v, %v; want continue %v", mutual, cont, err, mutual)
 		}
 		req := acceptAPReq(t, tok, kt)
+		if got := types.IsFlagSet(&req.APOptions, flags.APOptionMutualRequired); got != mutual {
+			t.Errorf("mutual=%v: AP option MUTUAL-REQUIRED = %v; want %v", mutual, got, mutual)
+		}
 		// The checksum, computed by hand (RFC 4121 §4.1.1, RFC 2744 §3.11).
 		var cbs []byte
 		cbs = append(cbs, make([]byte, 16)...)
