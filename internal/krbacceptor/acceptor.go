@@ -17,25 +17,22 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/asn1tools"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana"
-	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
-	"github.com/jcmturner/gokrb5/v8/iana/msgtype"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/krb/wire"
 )
 
 // Typed failures of Accept. Each wraps the gss sentinel a client would map
@@ -114,8 +111,17 @@ type Acceptor struct {
 	Now func() time.Time
 
 	mu        sync.Mutex
-	replay    map[string]time.Time // authenticator identity -> time it may be forgotten
-	nextSweep time.Time            // when the replay cache is next swept
+	replay    map[[sha256.Size]byte]time.Time // authenticator identity -> time it may be forgotten
+	nextSweep time.Time                       // when the replay cache is next swept
+
+	// keys holds the keys derived from the keytab's keys (ticket
+	// decryption) and from session keys (authenticator, AP-REP), so that
+	// each is derived once rather than on every Accept.
+	keys wire.KeyCache
+
+	spnOnce   sync.Once
+	wantName  []string // SPN's name components
+	wantRealm string   // SPN's realm, "" for any
 }
 
 // Result describes an accepted context. It holds the keys for MIC tokens;
@@ -182,20 +188,27 @@ func (a *Acceptor) Accept(token []byte) (reply []byte, res *Result, err error) {
 
 	// The ticket must name our service (RFC 4120 §3.2.3); the realm only
 	// if the SPN names one.
-	wantName, wantRealm := splitSPN(a.SPN)
-	if strings.Join(ap.Ticket.SName.NameString, "/") != strings.Join(wantName.NameString, "/") ||
-		(wantRealm != "" && ap.Ticket.Realm != wantRealm) {
+	a.spnOnce.Do(func() {
+		name, realm := splitSPN(a.SPN)
+		a.wantName, a.wantRealm = name.NameString, realm
+	})
+	if !slices.Equal(ap.Ticket.SName.NameString, a.wantName) ||
+		(a.wantRealm != "" && ap.Ticket.Realm != a.wantRealm) {
 		return nil, nil, ErrWrongService
 	}
 	skey, _, err := a.Keytab.GetEncryptionKey(ap.Ticket.SName, ap.Ticket.Realm, ap.Ticket.EncPart.KVNO, ap.Ticket.EncPart.EType)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: no key of the ticket's version and type", ErrDecrypt)
 	}
-	if err := ap.Ticket.Decrypt(skey); err != nil {
+	tb, err := a.decrypt(skey, keyusage.KDC_REP_TICKET, ap.Ticket.EncPart.Cipher)
+	if err != nil {
 		return nil, nil, fmt.Errorf("%w: ticket", ErrDecrypt)
 	}
-	tp := ap.Ticket.DecryptedEncPart
-	ab, err := crypto.DecryptEncPart(ap.EncryptedAuthenticator, tp.Key, keyusage.AP_REQ_AUTHENTICATOR)
+	var tp messages.EncTicketPart
+	if err := tp.Unmarshal(tb); err != nil {
+		return nil, nil, fmt.Errorf("%w: ticket", ErrDecrypt)
+	}
+	ab, err := a.decrypt(tp.Key, keyusage.AP_REQ_AUTHENTICATOR, ap.EncryptedAuthenticator.Cipher)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: authenticator", ErrDecrypt)
 	}
@@ -251,6 +264,16 @@ func (a *Acceptor) Accept(token []byte) (reply []byte, res *Result, err error) {
 		return nil, nil, err
 	}
 	return reply, res, nil
+}
+
+// decrypt decrypts an RFC 3961 ciphertext in key with usage's keys, from
+// the Acceptor's cache.
+func (a *Acceptor) decrypt(key types.EncryptionKey, usage uint32, ct []byte) ([]byte, error) {
+	k, err := a.keys.Get(key, usage)
+	if err != nil {
+		return nil, err
+	}
+	return k.Decrypt(ct)
 }
 
 // safeUnmarshalAPReq decodes an AP-REQ, turning a panic of the decoder on
@@ -310,12 +333,26 @@ func (a *Acceptor) checkChecksum(ck types.Checksum, res *Result) error {
 // (RFC 4120 §3.2.3). Entries are forgotten once their time is outside the
 // skew window, since such an authenticator is rejected anyway.
 func (a *Acceptor) checkReplay(auth *types.Authenticator, ap *messages.APReq, now time.Time) error {
-	h := sha256.Sum256(ap.EncryptedAuthenticator.Cipher)
-	key := fmt.Sprintf("%s@%s|%d|%d|%x", strings.Join(auth.CName.NameString, "/"), auth.CRealm, auth.CTime.Unix(), auth.Cusec, h[:8])
+	// The identity is a hash of the client, its time and the whole
+	// encrypted authenticator, each length-prefixed so that no two
+	// identities run together.
+	var buf [512]byte
+	b := buf[:0]
+	for _, s := range auth.CName.NameString {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(len(auth.CRealm)))
+	b = append(b, auth.CRealm...)
+	b = binary.BigEndian.AppendUint64(b, uint64(auth.CTime.Unix()))
+	b = binary.BigEndian.AppendUint64(b, uint64(auth.Cusec))
+	b = binary.BigEndian.AppendUint64(b, uint64(len(ap.EncryptedAuthenticator.Cipher)))
+	b = append(b, ap.EncryptedAuthenticator.Cipher...)
+	key := sha256.Sum256(b)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.replay == nil {
-		a.replay = make(map[string]time.Time)
+		a.replay = make(map[[sha256.Size]byte]time.Time)
 	}
 	// Sweep expired entries at most once a second: a scan on every
 	// request made the server slower with every request it had seen.
@@ -332,20 +369,6 @@ func (a *Acceptor) checkReplay(auth *types.Authenticator, ap *messages.APReq, no
 	}
 	a.replay[key] = auth.CTime.Add(2 * a.maxSkew())
 	return nil
-}
-
-// encAPRepPart is EncAPRepPart (RFC 4120 §5.5.2); gokrb5 only decodes it.
-type encAPRepPart struct {
-	CTime     time.Time           `asn1:"generalized,explicit,tag:0"`
-	Cusec     int                 `asn1:"explicit,tag:1"`
-	Subkey    types.EncryptionKey `asn1:"explicit,optional,tag:2"`
-	SeqNumber int64               `asn1:"explicit,optional,tag:3"`
-}
-
-type apRep struct {
-	PVNO    int                 `asn1:"explicit,tag:0"`
-	MsgType int                 `asn1:"explicit,tag:1"`
-	EncPart types.EncryptedData `asn1:"explicit,tag:2"`
 }
 
 // apRep builds the AP-REP token (RFC 4120 §5.5.2, RFC 4121 §4.1) and
@@ -365,31 +388,27 @@ func (a *Acceptor) apRep(auth *types.Authenticator, res *Result) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("negotiate: krbacceptor: %w", err)
 	}
-	seq, err := rand.Int(rand.Reader, big.NewInt(1<<30))
-	if err != nil {
+	var rnd [4]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
 		return nil, fmt.Errorf("negotiate: krbacceptor: %w", err)
 	}
-	part := encAPRepPart{
+	seq := int64(binary.BigEndian.Uint32(rnd[:]) & (1<<30 - 1))
+	part := wire.EncAPRepPart{
 		CTime:     auth.CTime.UTC().Truncate(time.Second),
 		Cusec:     auth.Cusec,
 		Subkey:    sub,
-		SeqNumber: seq.Int64(),
+		SeqNumber: seq,
 	}
-	pb, err := asn1.Marshal(part)
-	if err != nil {
-		return nil, fmt.Errorf("negotiate: krbacceptor: encode AP-REP: %w", err)
-	}
-	pb = asn1tools.AddASNAppTag(pb, asnAppTag.EncAPRepPart)
-	ed, err := crypto.GetEncryptedData(pb, res.sessionKey, keyusage.AP_REP_ENCPART, 0)
+	k, err := a.keys.Get(res.sessionKey, keyusage.AP_REP_ENCPART)
 	if err != nil {
 		return nil, fmt.Errorf("negotiate: krbacceptor: encrypt AP-REP: %w", err)
 	}
-	rb, err := asn1.Marshal(apRep{PVNO: iana.PVNO, MsgType: msgtype.KRB_AP_REP, EncPart: ed})
+	ct, err := k.Encrypt(part.Marshal())
 	if err != nil {
-		return nil, fmt.Errorf("negotiate: krbacceptor: encode AP-REP: %w", err)
+		return nil, fmt.Errorf("negotiate: krbacceptor: encrypt AP-REP: %w", err)
 	}
-	rb = asn1tools.AddASNAppTag(rb, asnAppTag.APREP)
+	rb := wire.APRep(types.EncryptedData{EType: res.sessionKey.KeyType, Cipher: ct})
 	res.acceptSubkey = sub
-	res.acceptSeq = uint64(seq.Int64())
+	res.acceptSeq = uint64(seq)
 	return frame(tokAPRep, rb), nil
 }
