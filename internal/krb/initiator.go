@@ -390,9 +390,14 @@ func (i *Initiator) reply(in []byte) error {
 	if err != nil {
 		return fmt.Errorf("negotiate: kerberos: AP-REP not encrypted in the session key (wrong key): %w", gss.ErrMutualAuth)
 	}
+	// The cryptobyte decoder takes the DER it knows; anything else goes to
+	// gokrb5's.
 	var part messages.EncAPRepPart
-	if err := part.Unmarshal(plain); err != nil {
-		return fmt.Errorf("negotiate: kerberos: bad AP-REP encrypted part: %w", gss.ErrMutualAuth)
+	if !wire.ParseEncAPRepPart(plain, &part) {
+		part = messages.EncAPRepPart{}
+		if err := part.Unmarshal(plain); err != nil {
+			return fmt.Errorf("negotiate: kerberos: bad AP-REP encrypted part: %w", gss.ErrMutualAuth)
+		}
 	}
 	// The server must echo our authenticator's time: ctime has whole
 	// seconds only (KerberosTime), so compare seconds and cusec.

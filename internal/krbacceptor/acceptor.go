@@ -204,17 +204,25 @@ func (a *Acceptor) Accept(token []byte) (reply []byte, res *Result, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: ticket", ErrDecrypt)
 	}
+	// The cryptobyte decoders take what they know; anything else goes
+	// to gokrb5's, so the acceptor accepts exactly what it did.
 	var tp messages.EncTicketPart
-	if err := tp.Unmarshal(tb); err != nil {
-		return nil, nil, fmt.Errorf("%w: ticket", ErrDecrypt)
+	if !wire.ParseEncTicketPart(tb, &tp) {
+		tp = messages.EncTicketPart{}
+		if err := tp.Unmarshal(tb); err != nil {
+			return nil, nil, fmt.Errorf("%w: ticket", ErrDecrypt)
+		}
 	}
 	ab, err := a.decrypt(tp.Key, keyusage.AP_REQ_AUTHENTICATOR, ap.EncryptedAuthenticator.Cipher)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: authenticator", ErrDecrypt)
 	}
 	var auth types.Authenticator
-	if err := auth.Unmarshal(ab); err != nil {
-		return nil, nil, fmt.Errorf("%w: bad authenticator", ErrMalformed)
+	if !wire.ParseAuthenticator(ab, &auth) {
+		auth = types.Authenticator{}
+		if err := auth.Unmarshal(ab); err != nil {
+			return nil, nil, fmt.Errorf("%w: bad authenticator", ErrMalformed)
+		}
 	}
 	if auth.CRealm != tp.CRealm || !auth.CName.Equal(tp.CName) {
 		return nil, nil, ErrBadMatch

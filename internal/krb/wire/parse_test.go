@@ -1,0 +1,164 @@
+package wire
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/asn1tools"
+	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/types"
+)
+
+func encTicketParts(tb testing.TB) [][]byte {
+	tb.Helper()
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	min := messages.EncTicketPart{
+		Flags:     asn1.BitString{Bytes: []byte{0x40, 0xe1, 0, 0}, BitLength: 32},
+		Key:       types.EncryptionKey{KeyType: 18, KeyValue: bytes.Repeat([]byte{3}, 32)},
+		CRealm:    "EXAMPLE.TEST",
+		CName:     types.NewPrincipalName(1, "alice"),
+		Transited: messages.TransitedEncoding{TRType: 1, Contents: []byte{}},
+		AuthTime:  t0,
+		EndTime:   t0.Add(10 * time.Hour),
+	}
+	full := min
+	full.StartTime = t0.Add(time.Minute)
+	full.RenewTill = t0.Add(24 * time.Hour)
+	full.CAddr = types.HostAddresses{{AddrType: 2, Address: []byte{127, 0, 0, 1}}}
+	full.AuthorizationData = types.AuthorizationData{{ADType: 1, ADData: bytes.Repeat([]byte{9}, 300)}, {ADType: 128, ADData: []byte{1}}}
+	full.CName = types.NewPrincipalName(1, "bob/admin")
+	var out [][]byte
+	for _, p := range []messages.EncTicketPart{min, full} {
+		b, err := asn1.Marshal(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, asn1tools.AddASNAppTag(b, asnAppTag.EncTicketPart))
+	}
+	return out
+}
+
+func encAPRepParts(tb testing.TB) [][]byte {
+	tb.Helper()
+	var out [][]byte
+	for _, p := range []EncAPRepPart{
+		{CTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Cusec: 7},
+		{CTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Cusec: 999999, Subkey: types.EncryptionKey{KeyType: 17, KeyValue: make([]byte, 16)}, SeqNumber: -5},
+	} {
+		out = append(out, p.Marshal())
+	}
+	return out
+}
+
+// TestParseAgainstGokrb5 decodes the same messages with these decoders
+// and with gokrb5's and wants identical values.
+func TestParseAgainstGokrb5(t *testing.T) {
+	for i, a := range authenticators() {
+		b := Authenticator(&a)
+		var want, got types.Authenticator
+		if err := want.Unmarshal(b); err != nil {
+			t.Fatal(err)
+		}
+		if !ParseAuthenticator(b, &got) || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseAuthenticator(#%d) = %+v; want %+v", i, got, want)
+		}
+		// Trailing padding is ignored, as gokrb5 ignores it.
+		var pad types.Authenticator
+		if !ParseAuthenticator(append(b, 0, 0, 0), &pad) || !reflect.DeepEqual(pad, want) {
+			t.Errorf("ParseAuthenticator(#%d with padding) = %+v; want %+v", i, pad, want)
+		}
+	}
+	for i, b := range encTicketParts(t) {
+		var want, got messages.EncTicketPart
+		if err := want.Unmarshal(b); err != nil {
+			t.Fatal(err)
+		}
+		if !ParseEncTicketPart(b, &got) || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseEncTicketPart(#%d) = %+v; want %+v", i, got, want)
+		}
+	}
+	for i, b := range encAPRepParts(t) {
+		var want, got messages.EncAPRepPart
+		if err := want.Unmarshal(b); err != nil {
+			t.Fatal(err)
+		}
+		if !ParseEncAPRepPart(b, &got) || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseEncAPRepPart(#%d) = %+v; want %+v", i, got, want)
+		}
+	}
+}
+
+// TestParseRejects wants every truncation and a wrong application tag
+// refused.
+func TestParseRejects(t *testing.T) {
+	a := authenticators()[1]
+	auth := Authenticator(&a)
+	tkt := encTicketParts(t)[1]
+	rep := encAPRepParts(t)[1]
+	parsers := []struct {
+		name string
+		b    []byte
+		f    func([]byte) bool
+	}{
+		{"Authenticator", auth, func(b []byte) bool { var v types.Authenticator; return ParseAuthenticator(b, &v) }},
+		{"EncTicketPart", tkt, func(b []byte) bool { var v messages.EncTicketPart; return ParseEncTicketPart(b, &v) }},
+		{"EncAPRepPart", rep, func(b []byte) bool { var v messages.EncAPRepPart; return ParseEncAPRepPart(b, &v) }},
+	}
+	for _, p := range parsers {
+		for n := 0; n < len(p.b); n++ {
+			if p.f(p.b[:n]) {
+				t.Errorf("Parse%s(first %d of %d bytes) = true; want false", p.name, n, len(p.b))
+			}
+		}
+		bad := append([]byte(nil), p.b...)
+		bad[0] ^= 0x01
+		if p.f(bad) {
+			t.Errorf("Parse%s(wrong application tag) = true; want false", p.name)
+		}
+	}
+}
+
+// FuzzParseAuthenticator checks that whatever the decoder accepts,
+// gokrb5 accepts too, with the same value.
+func FuzzParseAuthenticator(f *testing.F) {
+	for _, a := range authenticators() {
+		f.Add(Authenticator(&a))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got types.Authenticator
+		if !ParseAuthenticator(b, &got) {
+			return
+		}
+		var want types.Authenticator
+		if err := want.Unmarshal(b); err != nil {
+			t.Fatalf("ParseAuthenticator accepted %x, gokrb5 refused it: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("ParseAuthenticator(%x) = %+v; gokrb5 %+v", b, got, want)
+		}
+	})
+}
+
+// FuzzParseEncTicketPart is FuzzParseAuthenticator for EncTicketPart.
+func FuzzParseEncTicketPart(f *testing.F) {
+	for _, b := range encTicketParts(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got messages.EncTicketPart
+		if !ParseEncTicketPart(b, &got) {
+			return
+		}
+		var want messages.EncTicketPart
+		if err := want.Unmarshal(b); err != nil {
+			t.Fatalf("ParseEncTicketPart accepted %x, gokrb5 refused it: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("ParseEncTicketPart(%x) = %+v; gokrb5 %+v", b, got, want)
+		}
+	})
+}
