@@ -378,8 +378,11 @@ func (i *Initiator) reply(in []byte) error {
 		return fmt.Errorf("negotiate: kerberos: bad token from the server (not an AP-REP): %w", gss.ErrMalformedToken)
 	}
 	var rep messages.APRep
-	if err := rep.Unmarshal(msg); err != nil {
-		return fmt.Errorf("negotiate: kerberos: bad AP-REP from the server: %w", gss.ErrMalformedToken)
+	if !wire.ParseAPRep(msg, &rep) {
+		rep = messages.APRep{}
+		if err := rep.Unmarshal(msg); err != nil {
+			return fmt.Errorf("negotiate: kerberos: bad AP-REP from the server: %w", gss.ErrMalformedToken)
+		}
 	}
 	// RFC 4120 §3.2.5: decrypt with the ticket's session key, key usage 12.
 	keys, err := i.keys(i.sessionKey, keyusage.AP_REP_ENCPART)

@@ -179,7 +179,7 @@ func (a *Acceptor) Accept(token []byte) (reply []byte, res *Result, err error) {
 		return nil, nil, fmt.Errorf("%w: not an AP-REQ token", ErrMalformed)
 	}
 	var ap messages.APReq
-	if err := safeUnmarshalAPReq(&ap, inner); err != nil {
+	if err := unmarshalAPReq(&ap, inner); err != nil {
 		return nil, nil, fmt.Errorf("%w: bad AP-REQ", ErrMalformed)
 	}
 	if ap.PVNO != iana.PVNO || len(ap.Ticket.SName.NameString) == 0 {
@@ -284,9 +284,14 @@ func (a *Acceptor) decrypt(key types.EncryptionKey, usage uint32, ct []byte) ([]
 	return k.Decrypt(ct)
 }
 
-// safeUnmarshalAPReq decodes an AP-REQ, turning a panic of the decoder on
+// unmarshalAPReq decodes an AP-REQ: with the cryptobyte decoder when it
+// knows the encoding, else with gokrb5's, turning a panic of the latter on
 // hostile input into an error.
-func safeUnmarshalAPReq(ap *messages.APReq, b []byte) (err error) {
+func unmarshalAPReq(ap *messages.APReq, b []byte) (err error) {
+	if wire.ParseAPReq(b, ap) {
+		return nil
+	}
+	*ap = messages.APReq{}
 	defer func() {
 		if recover() != nil {
 			err = errors.New("panic decoding AP-REQ")

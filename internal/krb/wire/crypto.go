@@ -13,6 +13,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"hash"
 	"sync"
 
 	"github.com/jcmturner/gokrb5/v8/crypto"
@@ -42,6 +43,7 @@ type Keys struct {
 	base  []byte       // for the fallback only
 	ke    cipher.Block // AES with Ke; nil for the fallback
 	ki    []byte       // HMAC-SHA1 key Ki
+	mac   hash.Cloner  // HMAC-SHA1 keyed with Ki, never written: cloned per message
 }
 
 // DeriveKeys returns the keys of key for usage.
@@ -70,7 +72,21 @@ func DeriveKeys(key types.EncryptionKey, usage uint32) (*Keys, error) {
 		return nil, err
 	}
 	k.ki = ki
+	if c, ok := hmac.New(sha1.New, ki).(hash.Cloner); ok {
+		k.mac = c
+	}
 	return k, nil
+}
+
+// newMAC returns a fresh HMAC-SHA1 keyed with Ki: a clone of the keyed
+// prototype, which skips hashing the key pads again.
+func (k *Keys) newMAC() hash.Hash {
+	if k.mac != nil {
+		if h, err := k.mac.Clone(); err == nil {
+			return h
+		}
+	}
+	return hmac.New(sha1.New, k.ki)
 }
 
 // EType returns the enctype of the base key.
@@ -90,7 +106,7 @@ func (k *Keys) Encrypt(msg []byte) ([]byte, error) {
 		return nil, err
 	}
 	copy(out[confounderLen:], msg)
-	mac := hmac.New(sha1.New, k.ki)
+	mac := k.newMAC()
 	mac.Write(out[:n])
 	var sum [sha1.Size]byte
 	copy(out[n:], mac.Sum(sum[:0]))
@@ -114,7 +130,7 @@ func (k *Keys) Decrypt(ct []byte) ([]byte, error) {
 	p := make([]byte, n)
 	copy(p, ct[:n])
 	ctsDecrypt(k.ke, p)
-	mac := hmac.New(sha1.New, k.ki)
+	mac := k.newMAC()
 	mac.Write(p)
 	var sum [sha1.Size]byte
 	if !hmac.Equal(mac.Sum(sum[:0])[:sha1MACLen], ct[n:]) {

@@ -233,3 +233,76 @@ func ParseEncAPRepPart(b []byte, p *messages.EncAPRepPart) bool {
 	p.Cusec = int(cusec)
 	return s.Empty() && int64(p.Cusec) == cusec
 }
+
+func readEncryptedData(s *cryptobyte.String, n int, ed *types.EncryptedData) bool {
+	var seq cryptobyte.String
+	if !field(s, n, &seq, cbasn1.SEQUENCE) || !readInt32(&seq, 0, &ed.EType) {
+		return false
+	}
+	if seq.PeekASN1Tag(ctxTag(1)) {
+		var kvno int64
+		if !readInt(&seq, 1, &kvno) || int64(int(kvno)) != kvno {
+			return false
+		}
+		ed.KVNO = int(kvno)
+	}
+	return readOctets(&seq, 2, &ed.Cipher) && seq.Empty()
+}
+
+// ParseAPReq decodes an AP-REQ (RFC 4120 §5.5.1) with its ticket into a,
+// which must be zero. It reports false if b is not in the DER this
+// package decodes or is not an AP-REQ; the caller then uses gokrb5's
+// Unmarshal.
+func ParseAPReq(b []byte, a *messages.APReq) bool {
+	s, ok := unwrap(b, asnAppTag.APREQ)
+	if !ok {
+		return false
+	}
+	var pvno, mt int64
+	var c, tkt cryptobyte.String
+	var opts stdasn1.BitString
+	if !readInt(&s, 0, &pvno) || !readInt(&s, 1, &mt) || mt != msgtypeAPReq ||
+		!s.ReadASN1(&c, ctxTag(2)) || !c.ReadASN1BitString(&opts) || !c.Empty() {
+		return false
+	}
+	a.PVNO, a.MsgType = int(pvno), int(mt)
+	a.APOptions = gofork.BitString{Bytes: append([]byte{}, opts.Bytes...), BitLength: opts.BitLength}
+	if !s.ReadASN1(&c, ctxTag(3)) || !c.ReadASN1(&tkt, appTag(asnAppTag.Ticket)) || !c.Empty() {
+		return false
+	}
+	var seq cryptobyte.String
+	var vno int64
+	t := &a.Ticket
+	if !tkt.ReadASN1(&seq, cbasn1.SEQUENCE) || !tkt.Empty() ||
+		!readInt(&seq, 0, &vno) || int64(int(vno)) != vno ||
+		!readGeneralString(&seq, 1, &t.Realm) ||
+		!readPrincipalName(&seq, 2, &t.SName) ||
+		!readEncryptedData(&seq, 3, &t.EncPart) || !seq.Empty() {
+		return false
+	}
+	t.TktVNO = int(vno)
+	return readEncryptedData(&s, 4, &a.EncryptedAuthenticator) && s.Empty() && int64(a.PVNO) == pvno
+}
+
+// ParseAPRep decodes an AP-REP (RFC 4120 §5.5.2) into a, which must be
+// zero. It reports false if b is not in the DER this package decodes or
+// is not an AP-REP; the caller then uses gokrb5's Unmarshal.
+func ParseAPRep(b []byte, a *messages.APRep) bool {
+	s, ok := unwrap(b, asnAppTag.APREP)
+	if !ok {
+		return false
+	}
+	var pvno, mt int64
+	if !readInt(&s, 0, &pvno) || !readInt(&s, 1, &mt) || mt != msgtypeAPRep ||
+		!readEncryptedData(&s, 2, &a.EncPart) || !s.Empty() {
+		return false
+	}
+	a.PVNO, a.MsgType = int(pvno), int(mt)
+	return int64(a.PVNO) == pvno
+}
+
+// Message types (RFC 4120 §5.10).
+const (
+	msgtypeAPReq = 14
+	msgtypeAPRep = 15
+)

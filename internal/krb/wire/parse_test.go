@@ -162,3 +162,74 @@ func FuzzParseEncTicketPart(f *testing.F) {
 		}
 	})
 }
+
+func apReqs(tb testing.TB) [][]byte {
+	tb.Helper()
+	tkt := messages.Ticket{
+		TktVNO: 5, Realm: "EXAMPLE.TEST", SName: types.NewPrincipalName(2, "HTTP/www.example.test"),
+		EncPart: types.EncryptedData{EType: 18, KVNO: 2, Cipher: bytes.Repeat([]byte{0x5a}, 180)},
+	}
+	tder, err := tkt.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out [][]byte
+	for _, opts := range []uint32{0, 0x20000000} {
+		for _, kvno := range []int{0, 3} {
+			out = append(out, APReq(opts, tder, types.EncryptedData{EType: 18, KVNO: kvno, Cipher: bytes.Repeat([]byte{1}, 130)}))
+		}
+	}
+	return out
+}
+
+func TestParseAPReqAPRepAgainstGokrb5(t *testing.T) {
+	for i, b := range apReqs(t) {
+		var want, got messages.APReq
+		if err := want.Unmarshal(b); err != nil {
+			t.Fatal(err)
+		}
+		if !ParseAPReq(b, &got) || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseAPReq(#%d) = %+v; want %+v", i, got, want)
+		}
+		for n := 0; n < len(b); n++ {
+			var v messages.APReq
+			if ParseAPReq(b[:n], &v) {
+				t.Errorf("ParseAPReq(first %d of %d bytes of #%d) = true; want false", n, len(b), i)
+			}
+		}
+	}
+	ed := types.EncryptedData{EType: 18, Cipher: bytes.Repeat([]byte{1}, 140)}
+	b := APRep(ed)
+	var want, got messages.APRep
+	if err := want.Unmarshal(b); err != nil {
+		t.Fatal(err)
+	}
+	if !ParseAPRep(b, &got) || !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseAPRep = %+v; want %+v", got, want)
+	}
+	var v messages.APRep
+	if ParseAPRep(apReqs(t)[0], &v) {
+		t.Errorf("ParseAPRep(an AP-REQ) = true; want false")
+	}
+}
+
+// FuzzParseAPReq checks that whatever ParseAPReq accepts, gokrb5 accepts
+// too, with the same value.
+func FuzzParseAPReq(f *testing.F) {
+	for _, b := range apReqs(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got messages.APReq
+		if !ParseAPReq(b, &got) {
+			return
+		}
+		var want messages.APReq
+		if err := want.Unmarshal(b); err != nil {
+			t.Fatalf("ParseAPReq accepted %x, gokrb5 refused it: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("ParseAPReq(%x) = %+v; gokrb5 %+v", b, got, want)
+		}
+	})
+}

@@ -361,3 +361,39 @@ func BenchmarkEncrypt(b *testing.B) {
 		})
 	}
 }
+
+// TestKeysConcurrent uses one Keys from several goroutines (run with
+// -race): the keyed HMAC prototype is shared and must never be written.
+func TestKeysConcurrent(t *testing.T) {
+	key := testKey(t, etypeID.AES256_CTS_HMAC_SHA1_96)
+	k, err := DeriveKeys(key, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 50; i++ {
+				msg := []byte(fmt.Sprintf("message %d", i))
+				ct, err := k.Encrypt(msg)
+				if err == nil {
+					var got []byte
+					got, err = crypto.DecryptMessage(ct, key, 11)
+					if err == nil && !bytes.Equal(got, msg) {
+						err = fmt.Errorf("round trip gave %q; want %q", got, msg)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
