@@ -74,8 +74,42 @@ func readGeneralString(s *cryptobyte.String, n int, out *string) bool {
 }
 
 func readTime(s *cryptobyte.String, n int, out *time.Time) bool {
-	var c cryptobyte.String
-	return s.ReadASN1(&c, ctxTag(n)) && c.ReadASN1GeneralizedTime(out) && c.Empty()
+	var c, v cryptobyte.String
+	if !s.ReadASN1(&c, ctxTag(n)) || !c.ReadASN1(&v, cbasn1.GeneralizedTime) || !c.Empty() {
+		return false
+	}
+	t, ok := kerberosTime(v)
+	*out = t
+	return ok
+}
+
+// kerberosTime parses the one GeneralizedTime form KerberosTime allows,
+// YYYYMMDDHHMMSSZ (RFC 4120 §5.2.3), without time.Parse's generality; a
+// date that does not exist (February 30, hour 24) is refused, as the
+// asn1 packages refuse it.
+func kerberosTime(v []byte) (time.Time, bool) {
+	if len(v) != 15 || v[14] != 'Z' {
+		return time.Time{}, false
+	}
+	var f [6]int // year, month, day, hour, minute, second
+	w := [6]int{4, 2, 2, 2, 2, 2}
+	i := 0
+	for k := 0; k < 6; k++ {
+		for j := 0; j < w[k]; j++ {
+			d := v[i]
+			if d < '0' || d > '9' {
+				return time.Time{}, false
+			}
+			f[k] = f[k]*10 + int(d-'0')
+			i++
+		}
+	}
+	t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], 0, time.UTC)
+	if t.Year() != f[0] || int(t.Month()) != f[1] || t.Day() != f[2] ||
+		t.Hour() != f[3] || t.Minute() != f[4] || t.Second() != f[5] {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // readTypedOctets reads [n] SEQUENCE { [0] Int32, [1] OCTET STRING }.

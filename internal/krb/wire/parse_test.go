@@ -233,3 +233,30 @@ func FuzzParseAPReq(f *testing.F) {
 		}
 	})
 }
+
+func TestKerberosTime(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"20261123223005Z", true},
+		{"20240229000000Z", true},
+		{"19700101000000Z", true},
+		{"20250229000000Z", false}, // no such day
+		{"20261123240000Z", false},
+		{"20261323000000Z", false},
+		{"20261123223060Z", false},
+		{"20261123223005", false},
+		{"2026112322300Z", false},
+		{"20261123223005+0100", false},
+		{"2026112322300aZ", false},
+		{"20261123223005.5Z", false},
+	}
+	for _, tt := range tests {
+		got, ok := kerberosTime([]byte(tt.in))
+		want, err := time.Parse("20060102150405Z0700", tt.in)
+		if ok != tt.ok || ok && !reflect.DeepEqual(got, want) || ok && err != nil {
+			t.Errorf("kerberosTime(%q) = %v, %v; want %v, %v (time.Parse: %v)", tt.in, got, ok, want, tt.ok, err)
+		}
+	}
+}
