@@ -26,7 +26,7 @@ func gssapiLab(t *testing.T) labEnv {
 		}
 		t.Skip(msg)
 	}
-	e, err := readLabEnv(path)
+	e, err := readEnvFile(path, "GSSAPI_LAB_URL")
 	if err != nil {
 		t.Fatalf("GSSAPI_ENV: %v", err)
 	}

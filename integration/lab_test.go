@@ -64,6 +64,15 @@ func lab(t testing.TB) labEnv {
 // readLabEnv parses lab.env: KEY=value lines, never quoted, split at the
 // first '='.
 func readLabEnv(path string) (labEnv, error) {
+	return readEnvFile(path,
+		"LAB_DIR", "KRB5_CONFIG", "LAB_REALM", "LAB_USER", "LAB_PASSWORD", "LAB_USER2", "LAB_PASSWORD2",
+		"LAB_NTLM_DOMAIN", "LAB_KEYTAB", "LAB_HTTP_HOST", "LAB_HTTP_SPN", "LAB_HTTP_URL", "LAB_HTTPS_URL",
+		"LAB_CA_FILE", "LAB_PROXY_URL", "LAB_PROXY_OPEN_URL", "LAB_VERSIONS")
+}
+
+// readEnvFile parses a KEY=value file and checks that the required keys
+// have values.
+func readEnvFile(path string, required ...string) (labEnv, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -80,11 +89,7 @@ func readLabEnv(path string) (labEnv, error) {
 		}
 		env[k] = v
 	}
-	for _, k := range []string{
-		"LAB_DIR", "KRB5_CONFIG", "LAB_REALM", "LAB_USER", "LAB_PASSWORD", "LAB_USER2", "LAB_PASSWORD2",
-		"LAB_NTLM_DOMAIN", "LAB_KEYTAB", "LAB_HTTP_HOST", "LAB_HTTP_SPN", "LAB_HTTP_URL", "LAB_HTTPS_URL",
-		"LAB_CA_FILE", "LAB_PROXY_URL", "LAB_PROXY_OPEN_URL", "LAB_VERSIONS",
-	} {
+	for _, k := range required {
 		if env[k] == "" {
 			return nil, fmt.Errorf("%s: %s missing", path, k)
 		}
