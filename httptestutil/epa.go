@@ -284,16 +284,7 @@ func NewTLSServerWithCert(cfg Config, opts TLSOptions) *Server {
 // certificate covers. It is closed when tb's test ends.
 func NewKerberosTLSServer(tb testing.TB, k *kdc.KDC, cfg Config, opts TLSOptions) *Server {
 	tb.Helper()
-	if cfg.Kerberos == nil {
-		cfg.Kerberos = &KerberosConfig{}
-	}
-	if cfg.Kerberos.SPN == "" {
-		cfg.Kerberos.SPN = "HTTP/localhost"
-	}
-	if cfg.Kerberos.Keytab == nil {
-		cfg.Kerberos.Keytab = k.AddService(cfg.Kerberos.SPN)
-	}
-	s := NewUnstartedServer(cfg)
+	s := NewUnstartedServer(withKerberos(k, cfg))
 	if err := s.configureTLS(opts); err != nil {
 		tb.Fatal(err)
 	}

@@ -196,22 +196,30 @@ func (s *Server) finalToken(scheme string, out []byte) string {
 	return scheme + " " + base64.StdEncoding.EncodeToString(out)
 }
 
+// withKerberos returns cfg set up to accept Kerberos for its SPN (default
+// HTTP/localhost) with keys k issues, unless cfg already has them.
+func withKerberos(k *kdc.KDC, cfg Config) Config {
+	kc := KerberosConfig{}
+	if cfg.Kerberos != nil {
+		kc = *cfg.Kerberos
+	}
+	if kc.SPN == "" {
+		kc.SPN = "HTTP/localhost"
+	}
+	if kc.Keytab == nil {
+		kc.Keytab = k.AddService(kc.SPN)
+	}
+	cfg.Kerberos = &kc
+	return cfg
+}
+
 // NewKerberosServer starts a Server on loopback that accepts Kerberos for
 // HTTP/localhost with keys from k, and NTLM for cfg.Users if any; its URL
 // names the host "localhost" so that clients ask for that SPN. It is closed
 // when tb's test ends.
 func NewKerberosServer(tb testing.TB, k *kdc.KDC, cfg Config) *Server {
 	tb.Helper()
-	if cfg.Kerberos == nil {
-		cfg.Kerberos = &KerberosConfig{}
-	}
-	if cfg.Kerberos.SPN == "" {
-		cfg.Kerberos.SPN = "HTTP/localhost"
-	}
-	if cfg.Kerberos.Keytab == nil {
-		cfg.Kerberos.Keytab = k.AddService(cfg.Kerberos.SPN)
-	}
-	s := NewUnstartedServer(cfg)
+	s := NewUnstartedServer(withKerberos(k, cfg))
 	s.Start()
 	s.URL = strings.Replace(s.URL, "127.0.0.1", "localhost", 1)
 	tb.Cleanup(s.Close)

@@ -2,7 +2,6 @@ package httptestutil
 
 import (
 	"context"
-	"encoding/base64"
 	"io"
 	"net"
 	"net/http"
@@ -62,16 +61,7 @@ func NewProxy(cfg Config) *Proxy {
 // ends.
 func NewKerberosProxy(tb testing.TB, k *kdc.KDC, cfg Config) *Proxy {
 	tb.Helper()
-	if cfg.Kerberos == nil {
-		cfg.Kerberos = &KerberosConfig{}
-	}
-	if cfg.Kerberos.SPN == "" {
-		cfg.Kerberos.SPN = "HTTP/localhost"
-	}
-	if cfg.Kerberos.Keytab == nil {
-		cfg.Kerberos.Keytab = k.AddService(cfg.Kerberos.SPN)
-	}
-	p := NewUnstartedProxy(cfg)
+	p := NewUnstartedProxy(withKerberos(k, cfg))
 	p.Start()
 	p.URL = strings.Replace(p.URL, "127.0.0.1", "localhost", 1)
 	tb.Cleanup(p.Close)
@@ -82,6 +72,11 @@ func NewKerberosProxy(tb testing.TB, k *kdc.KDC, cfg Config) *Proxy {
 func NewUnstartedProxy(cfg Config) *Proxy {
 	p := &Proxy{auth: NewUnstartedServer(cfg), upstreams: make(map[net.Conn]*http.Transport)}
 	p.Server = p.auth.Server
+	p.auth.onBareChallenge = func(h http.Header) {
+		if p.bare.Add(1) <= int64(p.CloseOnBareChallenge) {
+			h.Set("Connection", "close")
+		}
+	}
 	p.Server.Config.Handler = http.HandlerFunc(p.serveHTTP)
 	connState := p.Server.Config.ConnState
 	p.Server.Config.ConnState = func(c net.Conn, st http.ConnState) {
@@ -121,7 +116,7 @@ func (p *Proxy) Close() {
 }
 
 func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	user, ok := p.authenticate(w, r)
+	r, ok := p.auth.authenticate(w, r, proxySide)
 	if !ok {
 		return
 	}
@@ -129,69 +124,7 @@ func (p *Proxy) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		p.tunnel(w, r)
 		return
 	}
-	p.forward(w, r, user)
-}
-
-// authenticate runs the connection's proxy authentication; ok reports that
-// the request may pass, otherwise the 407 has been written.
-func (p *Proxy) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
-	s := p.auth
-	cs := r.Context().Value(connKey{}).(*connState)
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	s.bindConnection(cs, r)
-	if cs.user != "" {
-		s.authenticated.Add(1)
-		return cs.user, true
-	}
-	challenge := func() {
-		schemes := s.cfg.Schemes
-		if schemes == nil {
-			schemes = []string{"Negotiate", "NTLM"}
-		}
-		for _, sc := range schemes {
-			w.Header().Add("Proxy-Authenticate", sc)
-		}
-		s.challenges.Add(1)
-		if p.bare.Add(1) <= int64(p.CloseOnBareChallenge) {
-			w.Header().Set("Connection", "close")
-		}
-		w.WriteHeader(http.StatusProxyAuthRequired)
-	}
-	scheme, token, ok := parseAuthorization(r.Header.Get("Proxy-Authorization"))
-	if !ok {
-		s.unauthenticated.Add(1)
-		cs.ntlm, cs.spnego = nil, nil
-		challenge()
-		return "", false
-	}
-	var res negotiateResult
-	var err error
-	if strings.EqualFold(scheme, "NTLM") {
-		res.out, res.done, err = s.acceptNTLM(cs, token)
-		res.user, res.bound = s.ntlmUser(cs, res.done), true
-	} else {
-		res, err = s.acceptNegotiate(cs, token)
-	}
-	switch {
-	case err != nil:
-		s.rejections.Add(1)
-		cs.ntlm, cs.spnego = nil, nil
-		w.Header().Set("X-Auth-Failure", err.Error())
-		challenge()
-		return "", false
-	case !res.done:
-		w.Header().Set("Proxy-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(res.out))
-		s.challenges.Add(1)
-		w.WriteHeader(http.StatusProxyAuthRequired)
-		return "", false
-	}
-	s.handshakes.Add(1)
-	s.authenticated.Add(1)
-	// Proxies keep Negotiate and NTLM per connection and, like Squid,
-	// send no final token.
-	cs.user = res.user
-	return res.user, true
+	p.forward(w, r, User(r.Context()))
 }
 
 // hopByHop are the fields a proxy does not forward (RFC 9110 §7.6.1).

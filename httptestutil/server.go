@@ -101,6 +101,10 @@ type Server struct {
 	krbOnce sync.Once
 	krb     *krbacceptor.Acceptor
 
+	// onBareChallenge, if set, sees the header of each bare challenge
+	// before it is sent (the Proxy's CloseOnBareChallenge).
+	onBareChallenge func(http.Header)
+
 	epa epaState // acceptors of TLS connections (epa.go)
 
 	connections, challenges, handshakes, rejections, authenticated, unauthenticated atomic.Int64
@@ -211,63 +215,8 @@ func User(ctx context.Context) string {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	cs := r.Context().Value(connKey{}).(*connState)
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	s.bindConnection(cs, r)
-	if cs.user != "" {
-		s.authenticated.Add(1)
-		s.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, cs.user)))
-		return
-	}
-	scheme, token, ok := parseAuthorization(r.Header.Get("Authorization"))
-	if !ok {
-		s.unauthenticated.Add(1)
-		cs.ntlm, cs.spnego = nil, nil
-		s.challenge(w, "")
-		return
-	}
-	var res negotiateResult
-	var err error
-	if strings.EqualFold(scheme, "NTLM") {
-		res.out, res.done, err = s.acceptNTLM(cs, token)
-		res.user, res.bound = s.ntlmUser(cs, res.done), true
-	} else {
-		res, err = s.acceptNegotiate(cs, token)
-	}
-	switch {
-	case err != nil:
-		s.rejections.Add(1)
-		cs.ntlm, cs.spnego = nil, nil
-		w.Header().Set("X-Auth-Failure", err.Error())
-		setFailureReason(w.Header(), err)
-		if len(res.out) > 0 {
-			// A reject token (SPNEGO reject, a KRB-ERROR) says why.
-			w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(res.out))
-			s.challenges.Add(1)
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		s.challenge(w, "")
-	case !res.done:
-		w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(res.out))
-		if s.closeFaults.Add(-1) >= 0 {
-			w.Header().Set("Connection", "close")
-		}
-		s.challenges.Add(1)
-		w.WriteHeader(http.StatusUnauthorized)
-	default:
-		s.handshakes.Add(1)
-		if res.bound {
-			cs.user = res.user
-			w.Header().Set("Persistent-Auth", "true")
-		}
-		if len(res.out) > 0 && !s.cfg.Faults.OmitFinalToken {
-			// RFC 4559 §5: the final token rides on the success response.
-			w.Header().Set("WWW-Authenticate", s.finalToken(scheme, res.out))
-		}
-		s.authenticated.Add(1)
-		s.handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, res.user)))
+	if r, ok := s.authenticate(w, r, originSide); ok {
+		s.handler.ServeHTTP(w, r)
 	}
 }
 
@@ -282,19 +231,6 @@ func (s *Server) acceptNTLM(cs *connState, token []byte) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("no NTLM handshake in progress on this connection")
 	}
 	return cs.ntlm.Accept(token)
-}
-
-// challenge sends a bare 401 with one WWW-Authenticate line per scheme.
-func (s *Server) challenge(w http.ResponseWriter, _ string) {
-	schemes := s.cfg.Schemes
-	if schemes == nil {
-		schemes = []string{"Negotiate", "NTLM"}
-	}
-	for _, sc := range schemes {
-		w.Header().Add("WWW-Authenticate", sc)
-	}
-	s.challenges.Add(1)
-	w.WriteHeader(http.StatusUnauthorized)
 }
 
 // parseAuthorization splits an Authorization value into scheme and
