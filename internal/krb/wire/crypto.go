@@ -101,7 +101,11 @@ func (k *Keys) Encrypt(msg []byte) ([]byte, error) {
 		return b, err
 	}
 	n := confounderLen + len(msg)
-	out := make([]byte, n+sha1MACLen)
+	// Room after the message for ctsEncrypt's scratch blocks, so that
+	// they are not allocated on their own (a cipher.Block call makes
+	// stack arrays escape).
+	buf := make([]byte, n+sha1MACLen+ctsScratch)
+	out := buf[: n+sha1MACLen : n+sha1MACLen]
 	if _, err := rand.Read(out[:confounderLen]); err != nil {
 		return nil, err
 	}
@@ -110,7 +114,7 @@ func (k *Keys) Encrypt(msg []byte) ([]byte, error) {
 	mac.Write(out[:n])
 	var sum [sha1.Size]byte
 	copy(out[n:], mac.Sum(sum[:0]))
-	ctsEncrypt(k.ke, out[:n])
+	ctsEncrypt(k.ke, out[:n], buf[n+sha1MACLen:])
 	return out, nil
 }
 
@@ -127,9 +131,10 @@ func (k *Keys) Decrypt(ct []byte) ([]byte, error) {
 		return nil, errors.New("ciphertext too short")
 	}
 	n := len(ct) - sha1MACLen
-	p := make([]byte, n)
+	buf := make([]byte, n+ctsScratch)
+	p := buf[:n:n]
 	copy(p, ct[:n])
-	ctsDecrypt(k.ke, p)
+	ctsDecrypt(k.ke, p, buf[n:])
 	mac := k.newMAC()
 	mac.Write(p)
 	var sum [sha1.Size]byte
@@ -139,11 +144,14 @@ func (k *Keys) Decrypt(ct []byte) ([]byte, error) {
 	return p[confounderLen:], nil
 }
 
+// ctsScratch is the scratch space ctsEncrypt and ctsDecrypt need.
+const ctsScratch = 3 * aes.BlockSize
+
 // ctsEncrypt encrypts p in place with AES in CBC mode with ciphertext
 // stealing and a zero IV, as RFC 3962 §5 defines it: the last two cipher
 // blocks are swapped and the output is as long as the input. len(p) must
-// be at least one block.
-func ctsEncrypt(b cipher.Block, p []byte) {
+// be at least one block; scratch must hold ctsScratch zero bytes.
+func ctsEncrypt(b cipher.Block, p, scratch []byte) {
 	const bs = aes.BlockSize
 	if len(p) == bs {
 		b.Encrypt(p, p)
@@ -151,24 +159,24 @@ func ctsEncrypt(b cipher.Block, p []byte) {
 	}
 	nb := (len(p) + bs - 1) / bs
 	r := len(p) - bs*(nb-1) // bytes in the last block, 1..16
-	var iv [bs]byte
+	iv, last := scratch[:bs:bs], scratch[bs:2*bs:2*bs]
 	for i := 0; i < nb-1; i++ {
 		blk := p[i*bs : (i+1)*bs]
-		subtleXOR(blk, iv[:])
+		subtleXOR(blk, iv)
 		b.Encrypt(blk, blk)
-		copy(iv[:], blk)
+		copy(iv, blk)
 	}
 	// iv is now C(n-1). The last block, zero padded, chains on it.
-	var last [bs]byte
-	copy(last[:], p[(nb-1)*bs:])
-	subtleXOR(last[:], iv[:])
-	b.Encrypt(last[:], last[:])
-	copy(p[(nb-2)*bs:], last[:])
+	copy(last, p[(nb-1)*bs:])
+	subtleXOR(last, iv)
+	b.Encrypt(last, last)
+	copy(p[(nb-2)*bs:], last)
 	copy(p[(nb-1)*bs:], iv[:r])
 }
 
-// ctsDecrypt reverses ctsEncrypt in place.
-func ctsDecrypt(b cipher.Block, c []byte) {
+// ctsDecrypt reverses ctsEncrypt in place; scratch must hold ctsScratch
+// zero bytes.
+func ctsDecrypt(b cipher.Block, c, scratch []byte) {
 	const bs = aes.BlockSize
 	if len(c) == bs {
 		b.Decrypt(c, c)
@@ -179,20 +187,20 @@ func ctsDecrypt(b cipher.Block, c []byte) {
 	// c holds C1..C(n-2), Cn, and C(n-1) cut to r bytes. Decrypting Cn
 	// gives Pn (zero padded) XOR C(n-1), whose tail is the stolen tail of
 	// C(n-1), since Pn's padding is zeros.
-	var d, cn1, prev [bs]byte
-	b.Decrypt(d[:], c[(nb-2)*bs:(nb-1)*bs])
+	d, cn1, prev := scratch[:bs:bs], scratch[bs:2*bs:2*bs], scratch[2*bs:3*bs:3*bs]
+	b.Decrypt(d, c[(nb-2)*bs:(nb-1)*bs])
 	copy(cn1[:r], c[(nb-1)*bs:])
 	copy(cn1[r:], d[r:])
 	if nb >= 3 {
-		copy(prev[:], c[(nb-3)*bs:(nb-2)*bs])
+		copy(prev, c[(nb-3)*bs:(nb-2)*bs])
 	}
 	// Pn, then P(n-1) = D(C(n-1)) XOR C(n-2).
 	for i := 0; i < r; i++ {
 		c[(nb-1)*bs+i] = d[i] ^ cn1[i]
 	}
 	pn1 := c[(nb-2)*bs : (nb-1)*bs]
-	b.Decrypt(pn1, cn1[:])
-	subtleXOR(pn1, prev[:])
+	b.Decrypt(pn1, cn1)
+	subtleXOR(pn1, prev)
 	// The leading blocks are plain CBC. Going backwards, each block's
 	// predecessor is still ciphertext when it is needed.
 	for i := nb - 3; i >= 0; i-- {
