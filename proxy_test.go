@@ -1,6 +1,7 @@
 package negotiate_test
 
 import (
+	"crypto/x509"
 	"errors"
 	"io"
 	"net/http"
@@ -277,6 +278,32 @@ func TestProxyPreference(t *testing.T) {
 		}
 		if len(schemes) == 0 || schemes[0] != tt.want {
 			t.Errorf("ProxyPreference %v: proxy legs %v; want %s", tt.prefer, schemes, tt.want)
+		}
+	}
+}
+
+// TestProxyTunnelBindsToOrigin: through a CONNECT tunnel the channel
+// bindings are those of the origin's certificate, which an origin that
+// requires Extended Protection checks (with the NTLM MIC).
+func TestProxyTunnelBindsToOrigin(t *testing.T) {
+	for _, alg := range []x509.SignatureAlgorithm{x509.SHA256WithRSA, x509.ECDSAWithSHA384} {
+		origin := httptestutil.NewTLSServerWithCert(httptestutil.Config{
+			Users:              users,
+			ExtendedProtection: httptestutil.EPARequire,
+		}, httptestutil.TLSOptions{SignatureAlgorithm: alg})
+		t.Cleanup(origin.Close)
+		p := newProxy(t, httptestutil.Config{})
+		tr := proxyTransport(t, p.URL, origin.Server, bob(), alice())
+		resp, body := get(t, tr, "POST", origin.URL, "bound")
+		if resp.StatusCode != 200 || body != "bound" {
+			t.Fatalf("%v: status %d (%s) %v", alg, resp.StatusCode, resp.Header.Get("X-Auth-Failure"), negotiate.ResponseError(resp))
+		}
+		// Without bindings the same origin refuses, and says why.
+		tr = proxyTransport(t, p.URL, origin.Server, bob(), alice())
+		tr.DisableChannelBindings = true
+		resp, _ = get(t, tr, "GET", origin.URL, "")
+		if resp.StatusCode != 401 || resp.Header.Get("X-Auth-Failure-Reason") != "channel-bindings-missing" {
+			t.Fatalf("%v without bindings: status %d, reason %q; want 401 channel-bindings-missing", alg, resp.StatusCode, resp.Header.Get("X-Auth-Failure-Reason"))
 		}
 	}
 }
