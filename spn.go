@@ -28,6 +28,8 @@ type SPNPolicy struct {
 	// before forming the SPN, as MIT Kerberos's dns_canonicalize_hostname
 	// does. Results are cached for the life of the Transport.
 	Canonicalize bool
+	// Resolver looks up CNAME records; nil means net.DefaultResolver.
+	Resolver *net.Resolver
 }
 
 // spnCache caches CNAME lookups.
@@ -70,7 +72,11 @@ func (t *Transport) canonicalHost(ctx context.Context, host string) string {
 		return name
 	}
 	c.mu.Unlock()
-	name, err := net.DefaultResolver.LookupCNAME(ctx, host)
+	resolver := t.SPN.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	name, err := resolver.LookupCNAME(ctx, host)
 	if err != nil || name == "" {
 		name = host
 	}
