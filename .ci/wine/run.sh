@@ -79,7 +79,8 @@ lap "Wine prefix ($(wine --version))"
 bash "$repo/.ci/wine/build-shim.sh" "$WINEPREFIX/drive_c/windows/system32"
 GOOS=windows GOARCH=amd64 go vet -tags wine . ./internal/sspi
 GOOS=windows GOARCH=amd64 go test -c -tags wine -o "$work/negotiate.test.exe" .
-lap "shim DLL and test binary"
+GOOS=windows GOARCH=amd64 go build -o "$work/negcurl.exe" ./examples/negcurl
+lap "shim DLL, test binary and negcurl.exe"
 
 kinitcc="FILE:$work/kinit.cc"
 printf '%s\n' "$LAB_PASSWORD" | kinit -c "$kinitcc" "$LAB_USER@$LAB_REALM" >/dev/null
@@ -87,6 +88,15 @@ cd "$work"
 KRB5CCNAME="$kinitcc" WINE_KINIT_CCACHE=1 \
 	wine "$work/negotiate.test.exe" -test.run '^TestWine' -test.v -test.count=1 -test.timeout=5m
 lap "default credentials (ccache from kinit)"
+# negcurl -u : on Windows authenticates as the logged-on user through SSPI.
+# Wine's Negotiate package sends raw Kerberos, never SPNEGO (FIELD-NOTES),
+# which is how the -v output tells SSPI from the pure-Go path.
+KRB5CCNAME="$kinitcc" wine "$work/negcurl.exe" -u : --negotiate -v "$LAB_HTTP_URL/krb/whoami" >"$work/negcurl.out" 2>"$work/negcurl.err" ||
+	{ cat "$work/negcurl.err"; echo "negcurl.exe -u : failed"; exit 1; }
+cat "$work/negcurl.err"
+head -n 1 "$work/negcurl.out" | grep -qx "$LAB_USER@$LAB_REALM" || { cat "$work/negcurl.out"; echo "negcurl.exe -u : did not authenticate as $LAB_USER@$LAB_REALM"; exit 1; }
+grep -q 'bare Kerberos token (no SPNEGO wrapper)' "$work/negcurl.err" || { echo "negcurl.exe -u : did not send Wine SSPI's bare Kerberos token: the pure-Go path answered"; exit 1; }
+lap "negcurl.exe -u : (SSPI, logged-on user)"
 KRB5CCNAME="FILE:$work/scratch.cc" \
 	wine "$work/negotiate.test.exe" -test.run '^TestWine' -test.v -test.count=1 -test.timeout=5m
 lap "explicit credentials"
