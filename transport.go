@@ -53,7 +53,13 @@ const (
 //     body;
 //   - later requests of the same identity to that origin take an idle
 //     authenticated connection, or start the handshake right away on a new
-//     one, without asking unauthenticated first.
+//     one, without asking unauthenticated first;
+//   - an origin that refuses the first try over HTTP/2 with
+//     HTTP_1_1_REQUIRED (IIS does, for Windows authentication) gets it
+//     again over HTTP/1.1 and is remembered as HTTP/1.1 only;
+//   - through an authenticating proxy (407), the proxy's handshake runs on
+//     the same connection as the origin's, or on the CONNECT requests of
+//     an HTTPS tunnel; see ProxyCredentials.
 type Transport struct {
 	// Base supplies dialing, TLS, proxy and timeout settings and carries
 	// requests that need no authentication. Nil means a clone of
