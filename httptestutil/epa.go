@@ -42,10 +42,8 @@ import (
 type EPAMode int
 
 const (
-	// EPAOff does not check Kerberos channel bindings. NTLM's acceptor
-	// still knows the connection's bindings and, as it never accepts
-	// wrong ones, rejects a client whose bindings name another
-	// certificate; absent bindings pass.
+	// EPAOff does not check channel bindings, as IIS with Extended
+	// Protection off: right, wrong and absent bindings all pass.
 	EPAOff EPAMode = iota
 	// EPAAllow accepts a client that sends no bindings and rejects one
 	// that sends wrong bindings, with NTLM and with Kerberos.
@@ -142,6 +140,7 @@ func (s *Server) bindConnection(cs *connState, r *http.Request) {
 	n := *s.acceptor
 	n.ChannelBindings = cb
 	n.RequireChannelBindings = mode == EPARequire
+	n.IgnoreChannelBindings = mode == EPAOff
 	n.RequireMIC = n.RequireMIC || mode == EPARequire
 	a := &connAcceptors{ntlm: &n}
 	if s.cfg.Kerberos != nil && mode != EPAOff {

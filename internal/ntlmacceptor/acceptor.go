@@ -69,6 +69,11 @@ type Acceptor struct {
 	// bindings pass ("Allowed"), but wrong ones never do.
 	RequireChannelBindings bool
 
+	// IgnoreChannelBindings skips the bindings check entirely, as a server
+	// with Extended Protection off does (IIS "Off"); it wins over the
+	// two fields above.
+	IgnoreChannelBindings bool
+
 	// RequireMIC rejects an AUTHENTICATE without a MIC.
 	RequireMIC bool
 
@@ -299,7 +304,9 @@ func (c *Context) onAuthenticate(b []byte) error {
 	}
 
 	// Channel bindings (§3.2.5.1.2, Extended Protection).
-	if c.cbSent {
+	if c.a.IgnoreChannelBindings {
+		// Extended Protection off: whatever the client bound to.
+	} else if c.cbSent {
 		if c.a.ChannelBindings == nil {
 			return fmt.Errorf("%w: bindings sent over a connection without a channel", ErrChannelBindingsMismatch)
 		}
