@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
@@ -80,6 +81,48 @@ type krbClients struct {
 
 	mu      sync.Mutex
 	clients map[*Credentials]*krb.Client
+
+	// failures remembers, for a while, that Kerberos cannot work for a
+	// Credentials and SPN (no KDC answered, the SPN is unknown), so that
+	// each new connection falls back to NTLM at once instead of waiting
+	// for the KDC again.
+	failures map[krbFailureKey]krbFailure
+}
+
+// krbFailureTTL is how long a Kerberos failure that leads to NTLM is
+// remembered.
+const krbFailureTTL = time.Minute
+
+type krbFailureKey struct {
+	creds *Credentials
+	spn   string
+}
+
+type krbFailure struct {
+	err   error
+	until time.Time
+}
+
+// recentFailure returns the remembered failure for key, if still fresh.
+func (k *krbClients) recentFailure(key krbFailureKey) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	f, ok := k.failures[key]
+	if !ok || time.Now().After(f.until) {
+		delete(k.failures, key)
+		return nil
+	}
+	return f.err
+}
+
+// failed remembers err for key.
+func (k *krbClients) failed(key krbFailureKey, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.failures == nil {
+		k.failures = make(map[krbFailureKey]krbFailure)
+	}
+	k.failures[key] = krbFailure{err: err, until: time.Now().Add(krbFailureTTL)}
 }
 
 // krbConfig loads the Transport's krb5.conf once.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
 	"github.com/negotiate-go/negotiate/internal/krb"
@@ -77,15 +78,40 @@ func (t *Transport) startKerberos(ctx context.Context, c *Credentials, u *url.UR
 	if err != nil {
 		return nil, err
 	}
+	key := krbFailureKey{c, spn}
+	if err := t.krb.recentFailure(key); err != nil {
+		return nil, err
+	}
 	init := krb.NewInitiator(kc, spn, krb.InitiatorOptions{
 		Mutual:          t.Mutual != MutualDisabled,
 		ChannelBindings: cb,
 	})
-	out, cont, err := init.Step(ctx, nil)
+	kctx, cancel := context.WithTimeout(ctx, t.kdcBudget(ctx))
+	defer cancel()
+	out, cont, err := init.Step(kctx, nil)
 	if err != nil {
+		if fallbackToNTLM(err) && ctx.Err() == nil && !t.DisableNTLM && c.hasNTLM() {
+			// Remembered only where NTLM stands in: without it, every
+			// request asks the KDC again, so Kerberos recovers at once.
+			t.krb.failed(key, err)
+		}
 		return nil, err
 	}
 	return &primed{MICContext: init, out: out, cont: cont}, nil
+}
+
+// kdcBudget is how long the KDC exchanges of one request may take: KDCTimeout,
+// and at most half the time left before ctx's deadline, so that when no KDC
+// answers, NTLM still has time to stand in.
+func (t *Transport) kdcBudget(ctx context.Context) time.Duration {
+	budget := t.KDCTimeout
+	if budget <= 0 {
+		budget = DefaultKDCTimeout
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(deadline)/2)
+	}
+	return budget
 }
 
 // primed is a context whose first Step has already run: it replays that

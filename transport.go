@@ -28,6 +28,8 @@ const (
 	// Transport that sets none. Authenticated connections cost a handshake
 	// each, so more of them are kept than net/http keeps plain ones.
 	DefaultMaxIdleConnsPerOrigin = 64
+	// DefaultKDCTimeout is the KDCTimeout of a Transport that sets none.
+	DefaultKDCTimeout = 5 * time.Second
 )
 
 // Transport is an http.RoundTripper that authenticates to servers that
@@ -116,6 +118,14 @@ type Transport struct {
 	// Mutual is the Kerberos mutual-authentication policy; the zero value
 	// is MutualRequired.
 	Mutual MutualAuth
+
+	// KDCTimeout bounds the KDC exchanges one request waits for, and
+	// never more than half the time left before the request's deadline:
+	// when no KDC answers in time, Kerberos counts as unavailable and NTLM,
+	// if allowed, stands in. Where NTLM stands in, that failure is
+	// remembered for a minute, so later connections do not wait again.
+	// Zero means DefaultKDCTimeout.
+	KDCTimeout time.Duration
 
 	// DisableChannelBindings sends no channel bindings. By default, over
 	// TLS, NTLM and Kerberos tokens are bound to the server certificate

@@ -371,3 +371,40 @@ func TestPreemptive(t *testing.T) {
 		t.Fatalf("open origin: %v, %v, %d legs; want 200 in one leg", resp, err, len(legs))
 	}
 }
+
+// TestKerberosFailureRemembered: once the KDC has failed to answer, new
+// connections fall back to NTLM at once rather than waiting for it again.
+func TestKerberosFailureRemembered(t *testing.T) {
+	k := newKDC(t, nil)
+	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Users: users})
+	k.SetDown(true)
+	tr := krbTransport(t, k, negotiate.Password(`TEST\bob`, "hunter2"))
+	tr.MaxIdleConnsPerOrigin = 1
+	for i := 0; i < 4; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", s.URL, nil)
+		// Two requests at once: the second needs a new connection.
+		var wg sync.WaitGroup
+		for j := 0; j < 2; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := tr.RoundTrip(req.Clone(ctx))
+				if err != nil {
+					t.Errorf("round %d: %v", i, err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					t.Errorf("round %d: status %d", i, resp.StatusCode)
+				}
+			}()
+		}
+		wg.Wait()
+		cancel()
+	}
+	if d := k.Stats().Dropped; d > 2 {
+		t.Errorf("the KDC was asked %d times; want the failure remembered after the first tries", d)
+	}
+}
