@@ -42,9 +42,8 @@ type authConn struct {
 // the pool (idle) or owned by exactly one request; it goes back when that
 // request's response body has been read to the end or closed.
 type connPool struct {
-	mu     sync.Mutex
-	idle   map[poolKey][]*authConn
-	opened int // connections dialled, for tests
+	mu   sync.Mutex
+	idle map[poolKey][]*authConn
 }
 
 // get takes an idle connection for key, most recently used first, dropping
@@ -132,15 +131,4 @@ func (p *connPool) closeIdle() {
 		}
 		delete(p.idle, key)
 	}
-}
-
-// countIdle reports the number of idle connections, for tests.
-func (p *connPool) countIdle() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, list := range p.idle {
-		n += len(list)
-	}
-	return n
 }

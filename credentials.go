@@ -1,7 +1,6 @@
 package negotiate
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -110,5 +109,3 @@ func (c *Credentials) ntlmUser() (user, domain string) {
 	}
 	return c.user, c.domain
 }
-
-var errNTHashLen = errors.New("negotiate: an NT hash has 16 bytes")

@@ -3,7 +3,7 @@
 // schemes of RFC 4559, as IIS, Exchange, SharePoint, AD Certificate Services,
 // Apache mod_auth_gssapi and authenticating proxies speak them.
 //
-// [Transport] is an [net/http.RoundTripper]. It sends a request as it is; when
+// [Transport] is a [net/http.RoundTripper]. It sends a request as it is; when
 // the server answers 401 with a challenge it can meet, it acquires
 // credentials, runs the client security-context loop (the client side of
 // SSPI's InitializeSecurityContext: one call per leg, each output token sent

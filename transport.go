@@ -382,9 +382,6 @@ func (t *Transport) newConn(ctx context.Context, r *roundTrip) (*authConn, error
 		return nil, err
 	}
 	ac.cc = cc
-	t.pool.mu.Lock()
-	t.pool.opened++
-	t.pool.mu.Unlock()
 	return ac, nil
 }
 
