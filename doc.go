@@ -15,6 +15,12 @@
 // HTTP/1.1 connection, and an authenticated connection is kept for later
 // requests of the same identity to the same origin.
 //
+// A proxy that answers 407 with Negotiate or NTLM is authenticated the same
+// way, on the same connection as the origin, or on the CONNECT requests of an
+// HTTPS tunnel. Over TLS, tokens carry channel bindings (Extended
+// Protection). On Windows, the system's SSPI can authenticate as the
+// logged-on user ([DefaultCredentials]).
+//
 // Where it steps past the RoundTripper contract: to replay a request on each
 // leg the Transport reads the request body ahead (see
 // [Transport.MaxBodyBuffer]) and sends it again; it keeps connections of its
