@@ -73,11 +73,17 @@ type Initiator struct {
 	sessionKey  types.EncryptionKey
 	subkey      types.EncryptionKey // initiator subkey
 	acceptorKey types.EncryptionKey // acceptor subkey from the AP-REP
-	ctime       time.Time
-	cusec       int
-	sendSeq     uint64
-	recvSeq     uint64
-	verified    bool
+	// rc4AcceptorKey is an RC4-HMAC subkey from an AP-REP answering our
+	// RC4-HMAC subkey. RFC 4757 tokens do not say which key made them, so
+	// like MIT krb5 we keep our own subkey in force, but VerifyMIC also
+	// tries this one and adopts it if the acceptor used it (as Heimdal
+	// would).
+	rc4AcceptorKey types.EncryptionKey
+	ctime          time.Time
+	cusec          int
+	sendSeq        uint64
+	recvSeq        uint64
+	verified       bool
 }
 
 const (
@@ -411,7 +417,15 @@ func (i *Initiator) reply(in []byte) error {
 		if _, err := crypto.GetEtype(part.Subkey.KeyType); err != nil {
 			return fmt.Errorf("negotiate: kerberos: AP-REP subkey has unsupported enctype %d: %w", part.Subkey.KeyType, gss.ErrMutualAuth)
 		}
-		i.acceptorKey = part.Subkey
+		if isRC4(part.Subkey.KeyType) && part.Subkey.KeyType == i.subkey.KeyType {
+			// An acceptor subkey replaces ours only with a CFX
+			// (RFC 4121) enctype, or another enctype (RFC 4537): MIT
+			// krb5's rule, since RFC 1964-style tokens carry no
+			// acceptor-subkey flag.
+			i.rc4AcceptorKey = part.Subkey
+		} else {
+			i.acceptorKey = part.Subkey
+		}
 	}
 	// RFC 4121 §4.2.6.1: the acceptor's sequence numbers start at the
 	// AP-REP's seq-number (or at ours when it has none).
@@ -438,16 +452,23 @@ const (
 	micAcceptorSubkey = 0x04
 )
 
-// GetMIC returns an RFC 4121 §4.2.6.1 MIC token over msg: the header
-// (04 04, flags, five FF, sequence number) followed by the checksum of
-// msg || header with key usage 25, in the key in force.
+// GetMIC returns a MIC token over msg in the key in force. For RC4-HMAC
+// that is the RFC 4757 §7.2 token (see rc4GetMIC); otherwise the RFC 4121
+// §4.2.6.1 token: the header (04 04, flags, five FF, sequence number)
+// followed by the checksum of msg || header with key usage 25.
 func (i *Initiator) GetMIC(msg []byte) ([]byte, error) {
 	if i.state != stateDone {
 		return nil, errors.New("negotiate: kerberos: GetMIC before the context is complete")
 	}
 	key := i.SessionKey()
-	if isRC4(key.KeyType) {
-		return nil, fmt.Errorf("negotiate: kerberos: MIC tokens for enctype %d (RFC 4757) are not supported: %w", key.KeyType, gss.ErrUnsupportedMech)
+	switch key.KeyType {
+	case etypeID.RC4_HMAC:
+		// RFC 1964 sequence numbers have 32 bits (ours start below 2^30).
+		mic := rc4GetMIC(key.KeyValue, uint32(i.sendSeq), dirInitiator, msg)
+		i.sendSeq++
+		return mic, nil
+	case etypeID.RC4_HMAC_EXP:
+		return nil, errRC4Exp
 	}
 	var fl byte
 	if len(i.acceptorKey.KeyValue) > 0 {
@@ -462,11 +483,18 @@ func (i *Initiator) GetMIC(msg []byte) ([]byte, error) {
 	return append(hdr, sum...), nil
 }
 
-// VerifyMIC checks an acceptor's RFC 4121 MIC token over msg (key usage
-// 23; the acceptor-subkey flag selects the key).
+// VerifyMIC checks an acceptor's MIC token over msg: an RFC 4757 token
+// when the key in force is RC4-HMAC, else an RFC 4121 token (key usage 23;
+// the acceptor-subkey flag selects the key).
 func (i *Initiator) VerifyMIC(msg, mic []byte) error {
 	if i.state != stateDone {
 		return errors.New("negotiate: kerberos: VerifyMIC before the context is complete")
+	}
+	switch i.SessionKey().KeyType {
+	case etypeID.RC4_HMAC:
+		return i.verifyRC4MIC(msg, mic)
+	case etypeID.RC4_HMAC_EXP:
+		return errRC4Exp
 	}
 	if len(mic) < 16 || mic[0] != 0x04 || mic[1] != 0x04 || !bytes.Equal(mic[3:8], []byte{0xff, 0xff, 0xff, 0xff, 0xff}) {
 		return fmt.Errorf("negotiate: kerberos: bad MIC token: %w", gss.ErrMalformedToken)
@@ -483,7 +511,9 @@ func (i *Initiator) VerifyMIC(msg, mic []byte) error {
 		key = i.acceptorKey
 	}
 	if isRC4(key.KeyType) {
-		return fmt.Errorf("negotiate: kerberos: MIC tokens for enctype %d (RFC 4757) are not supported: %w", key.KeyType, gss.ErrUnsupportedMech)
+		// An RFC 4121 token in an RC4-HMAC key (initiator subkey RC4,
+		// acceptor subkey AES, token naming ours) is not a thing.
+		return fmt.Errorf("negotiate: kerberos: RFC 4121 MIC token in an RC4-HMAC key: %w", gss.ErrMalformedToken)
 	}
 	seq := binary.BigEndian.Uint64(mic[8:16])
 	want, err := micChecksum(key, keyusage.GSSAPI_ACCEPTOR_SIGN, msg, mic[:16])
@@ -498,6 +528,25 @@ func (i *Initiator) VerifyMIC(msg, mic []byte) error {
 	// the number, accept the token.
 	_ = seq
 	i.recvSeq = seq + 1
+	return nil
+}
+
+// verifyRC4MIC checks an acceptor's RFC 4757 MIC token in our subkey, or
+// else in the RC4-HMAC subkey the AP-REP offered; a token made with the
+// latter puts it in force for our own tokens too.
+func (i *Initiator) verifyRC4MIC(msg, mic []byte) error {
+	seq, err := rc4VerifyMIC(i.SessionKey().KeyValue, dirAcceptor, msg, mic)
+	if errors.Is(err, errRC4MICMismatch) && len(i.rc4AcceptorKey.KeyValue) > 0 {
+		seq, err = rc4VerifyMIC(i.rc4AcceptorKey.KeyValue, dirAcceptor, msg, mic)
+		if err == nil {
+			i.acceptorKey, i.rc4AcceptorKey = i.rc4AcceptorKey, types.EncryptionKey{}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	// As for RFC 4121 tokens, an out-of-sequence number is no failure.
+	i.recvSeq = uint64(seq) + 1
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/iana/flags"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/keytab"
@@ -265,6 +266,9 @@ func (a *Acceptor) Accept(token []byte) (reply []byte, res *Result, err error) {
 
 	res.Mutual = types.IsFlagSet(&ap.APOptions, flags.APOptionMutualRequired) || res.Flags&gss.FlagMutual != 0
 	if !res.Mutual {
+		// Without an AP-REP our sequence numbers continue the
+		// initiator's (as MIT krb5 does).
+		res.acceptSeq = uint64(uint32(auth.SeqNumber))
 		return nil, res, nil
 	}
 	reply, err = a.apRep(&auth, res)
@@ -397,9 +401,15 @@ func (a *Acceptor) apRep(auth *types.Authenticator, res *Result) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: unsupported enctype", ErrMalformed)
 	}
-	sub, err := types.GenerateEncryptionKey(et)
-	if err != nil {
-		return nil, fmt.Errorf("negotiate: krbacceptor: %w", err)
+	// RFC 1964-style tokens (RC4-HMAC, RFC 4757 §7) cannot name the key
+	// that made them, so for those enctypes MIT krb5 sends no acceptor
+	// subkey and both sides keep the initiator's; so do we.
+	var sub types.EncryptionKey
+	if kt != etypeID.RC4_HMAC && kt != etypeID.RC4_HMAC_EXP {
+		sub, err = types.GenerateEncryptionKey(et)
+		if err != nil {
+			return nil, fmt.Errorf("negotiate: krbacceptor: %w", err)
+		}
 	}
 	var rnd [4]byte
 	if _, err := rand.Read(rnd[:]); err != nil {

@@ -229,8 +229,18 @@ func checkAPRep(t *testing.T, reply []byte, b built) types.EncryptionKey {
 	if !part.CTime.Equal(b.auth.CTime.Truncate(time.Second)) || part.Cusec != b.auth.Cusec {
 		t.Errorf("AP-REP ctime %v.%d; want %v.%d", part.CTime, part.Cusec, b.auth.CTime.Truncate(time.Second), b.auth.Cusec)
 	}
-	if len(part.Subkey.KeyValue) == 0 || part.SequenceNumber == 0 && part.Subkey.KeyType == 0 {
-		t.Errorf("AP-REP has no acceptor subkey")
+	// No acceptor subkey for RC4-HMAC contexts (see apRep); else one of the
+	// context key's enctype.
+	kt := b.session.KeyType
+	if b.auth.SubKey.KeyType != 0 {
+		kt = b.auth.SubKey.KeyType
+	}
+	if kt == 23 {
+		if len(part.Subkey.KeyValue) != 0 || part.Subkey.KeyType != 0 {
+			t.Errorf("AP-REP of an RC4-HMAC context has acceptor subkey of enctype %d; want none", part.Subkey.KeyType)
+		}
+	} else if len(part.Subkey.KeyValue) == 0 || part.Subkey.KeyType != kt {
+		t.Errorf("AP-REP has acceptor subkey of enctype %d; want %d", part.Subkey.KeyType, kt)
 	}
 	return part.Subkey
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 
 	"github.com/jcmturner/gokrb5/v8/crypto"
-	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/types"
 )
@@ -38,9 +37,9 @@ func (r *Result) key(acceptorSubkey bool) (types.EncryptionKey, error) {
 	default:
 		k = r.sessionKey
 	}
-	if k.KeyType == etypeID.RC4_HMAC || k.KeyType == etypeID.RC4_HMAC_EXP {
-		// RC4-HMAC contexts use the older token format of RFC 4757 §7.
-		return k, fmt.Errorf("negotiate: krbacceptor: MIC tokens for RC4-HMAC (RFC 4757) are not implemented")
+	if isRC4Key(k) {
+		// RC4-HMAC contexts use the tokens of RFC 4757 §7.2 (rc4mic.go).
+		return k, fmt.Errorf("%w: RFC 4121 MIC token in an RC4-HMAC context", ErrMalformed)
 	}
 	return k, nil
 }
@@ -58,7 +57,12 @@ func micHeader(fl byte, seq uint64) []byte {
 // GetMIC returns the acceptor's MIC token for msg (RFC 4121 §4.2.6.1),
 // keyed with the acceptor subkey if an AP-REP carried one, using and then
 // advancing the acceptor's sequence number.
+//
+// In an RC4-HMAC context it returns the RFC 4757 §7.2 token instead.
 func (r *Result) GetMIC(msg []byte) ([]byte, error) {
+	if k, ok := r.rc4Key(); ok {
+		return r.rc4GetMIC(k, msg)
+	}
 	sub := r.acceptSubkey.KeyType != 0
 	k, err := r.key(sub)
 	if err != nil {
@@ -83,7 +87,11 @@ func (r *Result) GetMIC(msg []byte) ([]byte, error) {
 
 // VerifyMIC checks an initiator's MIC token for msg (RFC 4121 §4.2.6.1).
 // It does not enforce sequence-number order: SPNEGO sends a single MIC.
+// In an RC4-HMAC context it expects the RFC 4757 §7.2 token instead.
 func (r *Result) VerifyMIC(msg, mic []byte) error {
+	if k, ok := r.rc4Key(); ok {
+		return r.rc4VerifyMIC(k, msg, mic)
+	}
 	if len(mic) < micHeaderLen+1 || mic[0] != 0x04 || mic[1] != 0x04 {
 		return fmt.Errorf("%w: not a MIC token", ErrMalformed)
 	}
