@@ -9,7 +9,10 @@ import (
 	"crypto/md5"
 	"crypto/rc4"
 	"encoding/binary"
+	"encoding/hex"
 	"testing"
+
+	"github.com/jcmturner/gokrb5/v8/types"
 )
 
 // handMIC builds a framed RFC 4757 §7.2 MIC token step by step, without
@@ -98,5 +101,23 @@ func TestRC4MIC(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRC4MICMITVector reproduces byte for byte a MIC token MIT krb5 1.20's
+// gss_get_mic made as the acceptor of an RC4-HMAC context whose initiator
+// subkey was key (recorded by internal/krb's TestMITRC4MIC).
+func TestRC4MICMITVector(t *testing.T) {
+	key, _ := hex.DecodeString("77cbba517a5a097c9264c921d43768be")
+	msg, _ := hex.DecodeString("3018060a2b06010401823702020a06092a864886f712010202")
+	want, _ := hex.DecodeString("602306092a864886f71201020201011100ffffffff9bba92e273b74cc50eeb9b5644a865ed")
+	r := &Result{
+		sessionKey: types.EncryptionKey{KeyType: 23, KeyValue: bytes.Repeat([]byte{1}, 16)},
+		initSubkey: types.EncryptionKey{KeyType: 23, KeyValue: key},
+		acceptSeq:  196776992,
+	}
+	got, err := r.GetMIC(msg)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("GetMIC = %x, %v; want MIT's %x", got, err, want)
 	}
 }
