@@ -408,3 +408,36 @@ func TestKerberosFailureRemembered(t *testing.T) {
 		t.Errorf("the KDC was asked %d times; want the failure remembered after the first tries", d)
 	}
 }
+
+// TestKerberosRC4Service: an RC4-only service account (RC4-HMAC ticket and
+// session key, as Active Directory issues for one) behind a SPNEGO acceptor
+// that demands the mechListMIC, which RC4 signs with RFC 4757 MIC tokens.
+func TestKerberosRC4Service(t *testing.T) {
+	k := newKDC(t, nil)
+	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{
+		Schemes:          []string{"Negotiate"},
+		SPNEGORequireMIC: true,
+		Kerberos:         &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: k.AddService("HTTP/localhost", kdc.RC4HMAC)},
+	})
+	tr := krbTransport(t, k, krbAlice())
+	tr.DisableNTLM = true
+	resp, legs, err := legsOf(t, tr, "GET", s.URL, nil)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("X-User") != "alice@"+realm {
+		t.Fatalf("RoundTrip = %v, %v; want 200 as alice", resp, err)
+	}
+	var descs []string
+	for _, l := range legs {
+		if l.Sent != nil {
+			d, err := negotiate.DescribeToken("Negotiate", l.Sent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			descs = append(descs, d)
+		}
+	}
+	// The AP-REQ with an RC4 ticket, then the 37-byte RFC 4757 mechListMIC
+	// the acceptor asked for.
+	if len(descs) != 2 || !strings.Contains(descs[0], "arcfour-hmac (23)") || !strings.Contains(descs[1], "mechListMIC=37 bytes") {
+		t.Errorf("tokens sent:\n%s\nwant an RC4 AP-REQ, then an RFC 4757 mechListMIC", strings.Join(descs, "\n"))
+	}
+}
