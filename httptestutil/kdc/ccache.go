@@ -42,7 +42,7 @@ func (k *KDC) WriteCCache(path, user, password string) error {
 	}
 	tgs, _ := k.lookup("krbtgt/" + k.realm)
 	sname := types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", k.realm}}
-	return k.writeMinted(path, user, tgs, sname, true)
+	return k.writeMinted(path, p, tgs, sname, true)
 }
 
 // WriteCCacheServiceOnly writes to path an MIT FILE ccache (version 4)
@@ -58,10 +58,10 @@ func (k *KDC) WriteCCacheServiceOnly(path, user, spn string) error {
 	if !ok {
 		return fmt.Errorf("negotiate: kdc: unknown service")
 	}
-	return k.writeMinted(path, user, srv, types.NewPrincipalName(nametype.KRB_NT_SRV_INST, spn), false)
+	return k.writeMinted(path, p, srv, types.NewPrincipalName(nametype.KRB_NT_SRV_INST, spn), false)
 }
 
-func (k *KDC) writeMinted(path, user string, srv *principal, sname types.PrincipalName, initial bool) error {
+func (k *KDC) writeMinted(path string, p *principal, srv *principal, sname types.PrincipalName, initial bool) error {
 	var sess int32
 	for _, e := range k.opts.Enctypes {
 		if _, ok := srv.keys[e]; ok {
@@ -73,11 +73,11 @@ func (k *KDC) writeMinted(path, user string, srv *principal, sname types.Princip
 		return errors.New("negotiate: kdc: service has no usable key")
 	}
 	opts := types.NewKrbFlags()
-	types.SetFlag(&opts, flags.Forwardable)
+	types.SetFlag(&opts, flags.Forwardable) // unless SetForwardable(user, false)
 	if k.opts.RenewLifetime > 0 {
 		types.SetFlag(&opts, flags.Renewable)
 	}
-	cname := types.PrincipalName{NameType: nametype.KRB_NT_PRINCIPAL, NameString: []string{user}}
+	cname := types.PrincipalName{NameType: nametype.KRB_NT_PRINCIPAL, NameString: []string{p.name}}
 	tkt, key, etp, kerr := k.mint(grant{
 		cname:     cname,
 		server:    srv,
@@ -87,6 +87,7 @@ func (k *KDC) writeMinted(path, user string, srv *principal, sname types.Princip
 		opts:      opts,
 		initial:   initial,
 		preauth:   true,
+		noForward: p.noForward,
 	})
 	if kerr != nil {
 		return fmt.Errorf("negotiate: kdc: cannot mint ticket: %s", kerr.text)

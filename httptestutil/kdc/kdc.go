@@ -98,6 +98,13 @@ type principal struct {
 	salt    string
 	service bool
 	expired bool
+	// okAsDelegate sets the OK-AS-DELEGATE flag in tickets for this
+	// service (RFC 4120 §2.8; Active Directory's "trusted for
+	// delegation").
+	okAsDelegate bool
+	// noForward denies the FORWARDABLE flag to tickets of (or for) this
+	// principal, like MIT's DISALLOW_FORWARDABLE attribute.
+	noForward bool
 }
 
 // A KDC is a running key distribution center for one realm. Its methods are
@@ -337,6 +344,7 @@ func (k *KDC) AddUser(name, password string) {
 	k.mu.Lock()
 	if old, ok := k.db[name]; ok {
 		p.kvno = old.kvno + 1
+		p.noForward = old.noForward
 	}
 	k.db[name] = p
 	k.mu.Unlock()
@@ -350,6 +358,34 @@ func (k *KDC) ExpireUser(name string) {
 	k.mu.Lock()
 	if p, ok := k.db[name]; ok && !p.service {
 		p.expired = true
+	}
+	k.mu.Unlock()
+}
+
+// SetOKAsDelegate sets (or clears) the OK-AS-DELEGATE flag of the tickets
+// the KDC issues for the service spn from now on (RFC 4120 §2.8): the
+// realm's policy says the service may be trusted with delegated
+// credentials, as Active Directory's "Trust this computer for delegation"
+// does. Clients that delegate only by policy look at that flag. Unknown
+// names are ignored; re-keying with AddService keeps the setting.
+func (k *KDC) SetOKAsDelegate(spn string, ok bool) {
+	k.mu.Lock()
+	if p, found := k.db[spn]; found && p.service {
+		p.okAsDelegate = ok
+	}
+	k.mu.Unlock()
+}
+
+// SetForwardable allows (the default) or denies forwardable tickets for a
+// user or service, like MIT's DISALLOW_FORWARDABLE principal attribute:
+// when denied, no ticket naming the principal as client or server gets the
+// FORWARDABLE flag, whatever the request asks, so its TGTs cannot be
+// forwarded (delegated). WriteCCache honours it too. Unknown names are
+// ignored.
+func (k *KDC) SetForwardable(name string, ok bool) {
+	k.mu.Lock()
+	if p, found := k.db[name]; found {
+		p.noForward = !ok
 	}
 	k.mu.Unlock()
 }
@@ -415,6 +451,7 @@ func (k *KDC) addRandom(name string, enctypes []int32) (*principal, error) {
 	k.mu.Lock()
 	if old, ok := k.db[name]; ok {
 		p.kvno = old.kvno + 1
+		p.okAsDelegate, p.noForward = old.okAsDelegate, old.noForward
 	}
 	k.db[name] = p
 	k.mu.Unlock()

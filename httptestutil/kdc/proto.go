@@ -304,6 +304,7 @@ func (k *KDC) as(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		initial:   true,
 		preauth:   true,
 		maxEnd:    time.Time{},
+		noForward: client.noForward,
 	}
 	tkt, sess, etp, kerr := k.mint(g)
 	if kerr != nil {
@@ -356,6 +357,12 @@ type grant struct {
 	fromTGS     bool
 	startAndEnd [2]time.Time // renewal: keep the ticket's length
 	renewal     bool
+	// noForward: the client or the server may not have forwardable
+	// tickets (SetForwardable).
+	noForward bool
+	// forwarded: the ticket is issued from a forwarded TGT, or on a
+	// FORWARDED request (RFC 4120 §2.6).
+	forwarded bool
 }
 
 // mint makes a ticket and its session key (RFC 4120 §3.1.3, §3.3.3).
@@ -374,8 +381,14 @@ func (k *KDC) mint(g grant) (messages.Ticket, types.EncryptionKey, messages.EncT
 	if !g.fromTGS {
 		g.canForward, g.canRenew = true, true
 	}
-	if g.canForward && types.IsFlagSet(&g.opts, flags.Forwardable) {
+	if g.canForward && !g.noForward && !g.server.noForward && types.IsFlagSet(&g.opts, flags.Forwardable) {
 		types.SetFlag(&fl, flags.Forwardable)
+	}
+	if g.forwarded {
+		types.SetFlag(&fl, flags.Forwarded)
+	}
+	if g.server.okAsDelegate {
+		types.SetFlag(&fl, flags.OKAsDelegate)
 	}
 	if types.IsFlagSet(&g.opts, flags.Proxiable) && !g.fromTGS {
 		types.SetFlag(&fl, flags.Proxiable)
@@ -582,6 +595,20 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		canForward: types.IsFlagSet(&tp.Flags, flags.Forwardable),
 		canRenew:   types.IsFlagSet(&tp.Flags, flags.Renewable),
 		fromTGS:    true,
+		forwarded:  types.IsFlagSet(&tp.Flags, flags.Forwarded),
+	}
+	if cl, ok := k.lookup(nameOf(tp.CName)); ok && tp.CRealm == k.realm {
+		g.noForward = cl.noForward
+	}
+	if types.IsFlagSet(&body.KDCOptions, flags.Forwarded) {
+		// RFC 4120 §3.3.3: a FORWARDED request needs a FORWARDABLE TGT;
+		// the new ticket carries the request's addresses (none, for a
+		// ticket to be used from anywhere), not the TGT's.
+		if !g.canForward || g.noForward {
+			return &body, nil, errf(errorcode.KDC_ERR_BADOPTION, "ticket is not forwardable")
+		}
+		g.forwarded = true
+		g.caddr = body.Addresses
 	}
 	if types.IsFlagSet(&body.KDCOptions, flags.Renew) {
 		// Renewal (RFC 4120 §3.3.3.1): the TGT itself, with a new

@@ -75,6 +75,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	tgt     *cred                // TGT for the client's realm
+	fwd     *cred                // forwarded TGT for delegation, reused while valid
 	tickets map[string]*cred     // by "sname@realm"
 	spns    map[string]spnTarget // parsed SPNs, by SPN
 
@@ -97,6 +98,8 @@ type cred struct {
 	end       time.Time
 	renewTill time.Time
 	renewable bool
+	flags     asn1.BitString // TicketFlags as the KDC reported them
+	authTime  time.Time
 
 	derOnce sync.Once
 	der     []byte // the ticket's DER, for the AP-REQ
@@ -203,6 +206,8 @@ func NewCCacheClient(cc *credentials.CCache, cfg *config.Config) (*Client, error
 			end:       e.EndTime,
 			renewTill: e.RenewTill,
 			renewable: types.IsFlagSet(&e.TicketFlags, flags.Renewable),
+			flags:     e.TicketFlags,
+			authTime:  e.AuthTime,
 			der:       e.Ticket, // as the KDC issued it
 		}
 		if cr.start.IsZero() {
@@ -361,7 +366,7 @@ func (c *Client) fetchServiceTicket(ctx context.Context, sname types.PrincipalNa
 			// (RFC 4120 §1.2).
 			target = types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", realm}}
 		}
-		cr, err := c.tgsExchange(ctx, kdcRealm, tgt, target, false, ticketKey(sname, realm))
+		cr, err := c.tgsExchange(ctx, kdcRealm, tgt, target, false, false, ticketKey(sname, realm))
 		if err != nil {
 			return nil, err
 		}
@@ -397,7 +402,7 @@ func (c *Client) getTGT(ctx context.Context) (*cred, error) {
 		if tgt != nil && tgt.renewable && now.Before(tgt.end) && now.Before(tgt.renewTill) {
 			// RFC 4120 §3.3.3: renew the TGT before it expires.
 			krbtgt := types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", c.realm}}
-			cr, err := c.tgsExchange(fctx, c.realm, tgt, krbtgt, true, c.Principal())
+			cr, err := c.tgsExchange(fctx, c.realm, tgt, krbtgt, true, false, c.Principal())
 			if err == nil {
 				c.setTGT(cr)
 				return cr, nil
@@ -456,11 +461,17 @@ func (c *Client) exchange(ctx context.Context, realm string, req []byte, princip
 }
 
 // tgsExchange makes one TGS exchange (RFC 4120 §3.3) with tgt for sname.
-// about names the principal errors concern.
-func (c *Client) tgsExchange(ctx context.Context, kdcRealm string, tgt *cred, sname types.PrincipalName, renew bool, about string) (*cred, error) {
+// forward asks for a forwarded ticket (the FORWARDED and FORWARDABLE
+// options, no addresses). about names the principal errors concern.
+func (c *Client) tgsExchange(ctx context.Context, kdcRealm string, tgt *cred, sname types.PrincipalName, renew, forward bool, about string) (*cred, error) {
 	req, err := messages.NewTGSReq(c.cname, kdcRealm, c.cfg, tgt.ticket, tgt.key, sname, renew)
 	if err != nil {
 		return nil, fmt.Errorf("negotiate: kerberos: building TGS-REQ: %v", err)
+	}
+	if forward {
+		if err := forwardReq(&req, tgt); err != nil {
+			return nil, err
+		}
 	}
 	b, err := req.Marshal()
 	if err != nil {
@@ -492,6 +503,8 @@ func credFromRep(t messages.Ticket, p messages.EncKDCRepPart) *cred {
 		end:       p.EndTime,
 		renewTill: p.RenewTill,
 		renewable: types.IsFlagSet(&p.Flags, flags.Renewable),
+		flags:     p.Flags,
+		authTime:  p.AuthTime,
 	}
 	if cr.start.IsZero() {
 		cr.start = p.AuthTime
@@ -508,6 +521,10 @@ func (c *Client) asExchange(ctx context.Context) (*cred, error) {
 	if err != nil {
 		return nil, fmt.Errorf("negotiate: kerberos: building AS-REQ: %v", err)
 	}
+	// A forwardable TGT, whatever krb5.conf says, so that the
+	// credentials can be delegated when asked (Windows clients ask for
+	// forwardable TGTs too). It costs nothing when not delegating.
+	types.SetFlag(&req.ReqBody.KDCOptions, flags.Forwardable)
 	if req.ReqBody.Nonce, err = nonce(); err != nil {
 		return nil, err
 	}

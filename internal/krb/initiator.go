@@ -53,9 +53,10 @@ type InitiatorOptions struct {
 	// ChannelBindings are hashed into the checksum's Bnd field (all zero
 	// when nil), RFC 4121 §4.1.1.2.
 	ChannelBindings *gss.ChannelBindings
-	// Delegate is reserved: delegation (KRB-CRED) is not supported yet,
-	// and Step fails when it is set.
-	Delegate bool
+	// Delegation says whether to delegate the client's credentials (a
+	// forwarded TGT in a KRB-CRED, RFC 4121 §4.1.1.1); DelegateNone by
+	// default.
+	Delegation Delegation
 	// Now is the clock for the authenticator; time.Now when nil.
 	Now func() time.Time
 }
@@ -79,6 +80,7 @@ type Initiator struct {
 	// tries this one and adopts it if the acceptor used it (as Heimdal
 	// would).
 	rc4AcceptorKey types.EncryptionKey
+	delegated      bool // the AP-REQ carried a delegated TGT
 	ctime          time.Time
 	cusec          int
 	sendSeq        uint64
@@ -101,6 +103,10 @@ func NewInitiator(c *Client, spn string, opts InitiatorOptions) *Initiator {
 	}
 	return &Initiator{c: c, spn: spn, opts: opts}
 }
+
+// Delegated reports whether the AP-REQ carried a delegated (forwarded)
+// TGT.
+func (i *Initiator) Delegated() bool { return i.delegated }
 
 // Verified reports whether the server proved its identity with a valid
 // AP-REP (mutual authentication).
@@ -191,21 +197,28 @@ func cbtAuthData() (types.AuthorizationData, error) {
 
 // gssChecksum is the value of the 0x8003 checksum (RFC 4121 §4.1.1):
 // Lgth (16, little-endian), Bnd (MD5 of the channel bindings, or zeros),
-// Flags (little-endian). No delegation, so nothing follows.
-func gssChecksum(cb *gss.ChannelBindings, fl uint32) []byte {
-	b := make([]byte, 24)
+// Flags (little-endian) and, with a KRB-CRED to delegate, the
+// GSS_C_DELEG_FLAG in Flags and DlgOpt (1), Dlgth and Deleg, both
+// little-endian (RFC 4121 §4.1.1.1).
+func gssChecksum(cb *gss.ChannelBindings, fl uint32, deleg []byte) []byte {
+	if deleg != nil {
+		fl |= gss.FlagDeleg
+	}
+	b := make([]byte, 24, 28+len(deleg))
 	binary.LittleEndian.PutUint32(b[0:4], 16)
 	h := cb.Hash()
 	copy(b[4:20], h[:])
 	binary.LittleEndian.PutUint32(b[20:24], fl)
+	if deleg != nil {
+		b = binary.LittleEndian.AppendUint16(b, 1)
+		b = binary.LittleEndian.AppendUint16(b, uint16(len(deleg)))
+		b = append(b, deleg...)
+	}
 	return b
 }
 
 // apReq builds the InitialContextToken carrying the AP-REQ.
 func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
-	if i.opts.Delegate {
-		return nil, errors.New("negotiate: kerberos: credential delegation is not supported yet")
-	}
 	if i.c == nil {
 		return nil, fmt.Errorf("negotiate: kerberos: no client: %w", gss.ErrNoCredentials)
 	}
@@ -232,12 +245,28 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("negotiate: kerberos: session key: %v: %w", err, gss.ErrUnsupportedMech)
 	}
+	// A fresh subkey of the session key's enctype (RFC 4121 §2) and a
+	// random initial sequence number below 2^30. The subkey comes first:
+	// a delegated credential is encrypted in it.
+	var rnd [4]byte
+	seed := make([]byte, et.GetKeyByteSize())
+	if _, err := rand.Read(seed); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, err
+	}
+	subkey := types.EncryptionKey{KeyType: key.KeyType, KeyValue: et.RandomToKey(seed)}
+	deleg, err := i.delegation(ctx, cr, subkey)
+	if err != nil {
+		return nil, err
+	}
 	now := i.opts.Now().UTC()
 	auth := types.Authenticator{
 		AVNO:   5,
 		CRealm: i.c.realm,
 		CName:  i.c.cname,
-		Cksum:  types.Checksum{CksumType: chksumGSS, Checksum: gssChecksum(i.opts.ChannelBindings, i.checksumFlags())},
+		Cksum:  types.Checksum{CksumType: chksumGSS, Checksum: gssChecksum(i.opts.ChannelBindings, i.checksumFlags(), deleg)},
 		CTime:  now.Truncate(time.Second),
 		Cusec:  now.Nanosecond() / 1000,
 	}
@@ -248,17 +277,7 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 		}
 		auth.AuthorizationData = ad
 	}
-	// A fresh subkey of the session key's enctype (RFC 4121 §2) and a
-	// random initial sequence number below 2^30.
-	var rnd [4]byte
-	seed := make([]byte, et.GetKeyByteSize())
-	if _, err := rand.Read(seed); err != nil {
-		return nil, err
-	}
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return nil, err
-	}
-	auth.SubKey = types.EncryptionKey{KeyType: key.KeyType, KeyValue: et.RandomToKey(seed)}
+	auth.SubKey = subkey
 	auth.SeqNumber = int64(binary.BigEndian.Uint32(rnd[:]) & (1<<30 - 1))
 	ct, err := keys.Encrypt(wire.Authenticator(&auth))
 	if err != nil {
@@ -276,6 +295,7 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 	i.ctime = auth.CTime
 	i.cusec = auth.Cusec
 	i.sendSeq = uint64(auth.SeqNumber)
+	i.delegated = deleg != nil
 	return wrapToken(tokAPReq, b), nil
 }
 

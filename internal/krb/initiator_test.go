@@ -181,13 +181,6 @@ func TestMIC(t *testing.T) {
 	}
 }
 
-func TestDelegateRefused(t *testing.T) {
-	i := NewInitiator(NewPasswordClient("a", "R", "p", nil), testSPN, InitiatorOptions{Delegate: true})
-	if _, _, err := i.Step(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "delegation") {
-		t.Errorf("Step with Delegate = %v; want a delegation error", err)
-	}
-}
-
 func TestErrorMapping(t *testing.T) {
 	tests := []struct {
 		code int32

@@ -132,9 +132,11 @@ type Result struct {
 	Flags                  uint32 // the GSS flags from the checksum (gss.Flag*)
 	ChannelBindingsPresent bool   // the client sent a non-zero Bnd
 	Mutual                 bool   // the client asked for mutual authentication; an AP-REP was made
-	Delegated              bool   // the checksum carried a delegated credential (KRB-CRED), not decoded
-	SessionKeyType         int32  // the ticket session key's enctype
-	AuthTime, EndTime      time.Time
+	Delegated              bool   // the checksum carried a delegated credential (a forwarded TGT), verified
+	// DelegatedTGT describes the delegated forwarded TGT when Delegated.
+	DelegatedTGT      *DelegatedCredential
+	SessionKeyType    int32 // the ticket session key's enctype
+	AuthTime, EndTime time.Time
 
 	sessionKey   types.EncryptionKey
 	initSubkey   types.EncryptionKey // zero if the authenticator had none
@@ -306,7 +308,8 @@ func unmarshalAPReq(ap *messages.APReq, b []byte) (err error) {
 
 // checkChecksum parses the authenticator checksum of RFC 4121 §4.1.1:
 // Lgth (4, little-endian, 16), Bnd (16), Flags (4, little-endian) and,
-// with the delegation flag, DlgOpt (2), Dlgth (2) and Deleg.
+// with the delegation flag, DlgOpt (2), Dlgth (2) and Deleg, the KRB-CRED
+// it verifies (res.initSubkey and res.sessionKey must be set).
 func (a *Acceptor) checkChecksum(ck types.Checksum, res *Result) error {
 	if ck.CksumType != gssChecksumType {
 		return ErrBadChecksum
@@ -326,7 +329,11 @@ func (a *Acceptor) checkChecksum(ck types.Checksum, res *Result) error {
 		if len(b) < 28+dl {
 			return ErrBadChecksum
 		}
-		res.Delegated = dl > 0
+		if dl > 0 {
+			if err := delegated(b[28:28+dl], res); err != nil {
+				return err
+			}
+		}
 	}
 	res.ChannelBindingsPresent = bnd != [16]byte{}
 	if a.ChannelBindings == nil {
