@@ -55,6 +55,9 @@ type tokenSpec struct {
 	gssFlags uint32
 	badMatch bool
 	noSubkey bool
+	// deleg, if set, returns the Deleg field (a KRB-CRED) to put in
+	// the checksum, given the session key and the subkey.
+	deleg func(session, subkey types.EncryptionKey) []byte
 }
 
 type built struct {
@@ -119,6 +122,13 @@ func build(t testing.TB, s tokenSpec) built {
 		fl := s.gssFlags
 		if s.mutual {
 			fl |= gss.FlagMutual
+		}
+		if s.deleg != nil {
+			d := s.deleg(sess, auth.SubKey)
+			fl |= gss.FlagDeleg
+			ck = binary.LittleEndian.AppendUint16(ck, 1)
+			ck = binary.LittleEndian.AppendUint16(ck, uint16(len(d)))
+			ck = append(ck, d...)
 		}
 		binary.LittleEndian.PutUint32(ck[20:], fl)
 		auth.Cksum = types.Checksum{CksumType: 0x8003, Checksum: ck}
