@@ -202,6 +202,10 @@ func (c *Credentials) krbRealm(cfg *config.Config) string {
 // fallbackToNTLM reports whether a Kerberos failure means "Kerberos cannot
 // work here" (so NTLM may be tried), rather than "Kerberos said no".
 func fallbackToNTLM(err error) bool {
+	if errors.Is(err, ErrNotForwardable) {
+		// Delegation was demanded; NTLM could not delegate.
+		return false
+	}
 	return errors.Is(err, ErrNoCredentials) || errors.Is(err, ErrUnknownPrincipal) ||
 		errors.Is(err, ErrNoSPN) || errors.Is(err, ErrKDCUnreachable)
 }

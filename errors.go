@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/krb"
 )
 
 // Errors callers branch on with errors.Is. An error from this package never
@@ -53,6 +54,10 @@ var (
 	// ErrNoSPN: no service principal name fits the host (an IP literal) and
 	// none was configured.
 	ErrNoSPN = gss.ErrNoSPN
+	// ErrNotForwardable: DelegateAlways, but the ticket-granting ticket is
+	// not forwardable (kinit -f, or the KDC's policy). It also matches
+	// ErrNoCredentials.
+	ErrNotForwardable = krb.ErrNotForwardable
 )
 
 // An AuthError describes an authentication that did not succeed: where it

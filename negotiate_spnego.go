@@ -85,6 +85,7 @@ func (t *Transport) startKerberos(ctx context.Context, c *Credentials, u *url.UR
 	init := krb.NewInitiator(kc, spn, krb.InitiatorOptions{
 		Mutual:          t.Mutual != MutualDisabled,
 		ChannelBindings: cb,
+		Delegation:      krbDelegation(t.Delegation),
 	})
 	kctx, cancel := context.WithTimeout(ctx, t.kdcBudget(ctx))
 	defer cancel()
@@ -98,6 +99,17 @@ func (t *Transport) startKerberos(ctx context.Context, c *Credentials, u *url.UR
 		return nil, err
 	}
 	return &primed{MICContext: init, out: out, cont: cont}, nil
+}
+
+// krbDelegation maps the Transport's delegation policy onto the mechanism's.
+func krbDelegation(d Delegation) krb.Delegation {
+	switch d {
+	case DelegatePolicy:
+		return krb.DelegateIfOKAsDelegate
+	case DelegateAlways:
+		return krb.DelegateAlways
+	}
+	return krb.DelegateNone
 }
 
 // kdcBudget is how long the KDC exchanges of one request may take: KDCTimeout,

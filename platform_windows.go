@@ -68,11 +68,14 @@ func (t *Transport) sspiContext(ctx context.Context, scheme Scheme, c *Credentia
 		target = ""
 	}
 	sec, err := sspi.New(api, sspi.Config{
-		Package:         pkg,
-		Identity:        id,
-		Target:          target,
-		Mutual:          t.Mutual != MutualDisabled,
-		RequireMutual:   t.Mutual == MutualRequired,
+		Package:       pkg,
+		Identity:      id,
+		Target:        target,
+		Mutual:        t.Mutual != MutualDisabled,
+		RequireMutual: t.Mutual == MutualRequired,
+		// Windows delegates only where the KDC allows it, so "always"
+		// cannot mean more than "policy" here.
+		Delegate:        t.Delegation != DelegateNone,
 		ChannelBindings: cb,
 		DisableNTLM:     t.DisableNTLM,
 	})

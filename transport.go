@@ -119,6 +119,10 @@ type Transport struct {
 	// is MutualRequired.
 	Mutual MutualAuth
 
+	// Delegation says when Kerberos delegates the user's credentials to
+	// the service; the zero value never does.
+	Delegation Delegation
+
 	// KDCTimeout bounds the KDC exchanges one request waits for, and
 	// never more than half the time left before the request's deadline:
 	// when no KDC answers in time, Kerberos counts as unavailable and NTLM,

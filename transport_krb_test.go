@@ -441,3 +441,44 @@ func TestKerberosRC4Service(t *testing.T) {
 		t.Errorf("tokens sent:\n%s\nwant an RC4 AP-REQ, then an RFC 4757 mechListMIC", strings.Join(descs, "\n"))
 	}
 }
+
+// TestDelegation: the Transport's policy decides whether the service gets a
+// forwarded TGT for the user, and a TGT that cannot be forwarded fails a
+// demand for delegation instead of falling back to NTLM.
+func TestDelegation(t *testing.T) {
+	k := newKDC(t, nil)
+	trusted := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	k.SetOKAsDelegate("HTTP/localhost", true)
+	for _, tt := range []struct {
+		policy  negotiate.Delegation
+		trusted bool
+		want    string
+	}{
+		{negotiate.DelegateNone, true, ""},
+		{negotiate.DelegatePolicy, true, "alice@" + realm},
+		{negotiate.DelegatePolicy, false, ""},
+		{negotiate.DelegateAlways, false, "alice@" + realm},
+	} {
+		k.SetOKAsDelegate("HTTP/localhost", tt.trusted)
+		tr := krbTransport(t, k, krbAlice())
+		tr.Delegation = tt.policy
+		resp, _, err := legsOf(t, tr, "GET", trusted.URL, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%v (ok-as-delegate %v): %v %v", tt.policy, tt.trusted, resp, err)
+		}
+		if got := resp.Header.Get("X-Delegated"); got != tt.want {
+			t.Errorf("%v (ok-as-delegate %v): delegated %q; want %q", tt.policy, tt.trusted, got, tt.want)
+		}
+	}
+
+	// A user whose TGT is not forwardable, with NTLM credentials too: the
+	// demand for delegation fails, rather than NTLM quietly standing in.
+	k.SetForwardable("alice", false)
+	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: k.Keytab("HTTP/localhost")}, Users: map[string]string{"alice": krbPass}})
+	tr := krbTransport(t, k, krbAlice())
+	tr.Delegation = negotiate.DelegateAlways
+	_, _, err := legsOf(t, tr, "GET", s.URL, nil)
+	if !errors.Is(err, negotiate.ErrNotForwardable) {
+		t.Fatalf("err = %v; want ErrNotForwardable", err)
+	}
+}

@@ -36,6 +36,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, side authS
 	withUser := func(user string) *http.Request {
 		return r.WithContext(context.WithValue(r.Context(), userKey{}, user))
 	}
+	withResult := func(res negotiateResult) *http.Request {
+		ctx := context.WithValue(r.Context(), userKey{}, res.user)
+		if res.delegated != "" {
+			ctx = context.WithValue(ctx, delegatedKey{}, res.delegated)
+		}
+		return r.WithContext(ctx)
+	}
 	if cs.user != "" {
 		s.authenticated.Add(1)
 		return withUser(cs.user), true
@@ -83,7 +90,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, side authS
 	s.authenticated.Add(1)
 	if side.proxy {
 		cs.user = res.user
-		return withUser(res.user), true
+		return withResult(res), true
 	}
 	if res.bound {
 		cs.user = res.user
@@ -92,7 +99,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, side authS
 	if len(res.out) > 0 && !s.cfg.Faults.OmitFinalToken {
 		w.Header().Set(side.challenge, s.finalToken(scheme, res.out))
 	}
-	return withUser(res.user), true
+	return withResult(res), true
 }
 
 // challenge sends a bare challenge with one field line per scheme, as IIS

@@ -80,6 +80,16 @@ type negotiateResult struct {
 	done  bool
 	user  string
 	bound bool // the connection stays authenticated
+	// delegated is the client of the TGT the client delegated, "" if none.
+	delegated string
+}
+
+// delegatedBy returns the client of the TGT a Kerberos context delegated.
+func delegatedBy(res *krbacceptor.Result) string {
+	if res == nil || res.DelegatedTGT == nil {
+		return ""
+	}
+	return res.DelegatedTGT.Client
 }
 
 // acceptNegotiate handles a Negotiate token on connection cs: SPNEGO,
@@ -97,7 +107,7 @@ func (s *Server) acceptNegotiate(cs *connState, tok []byte) (negotiateResult, er
 		if err != nil {
 			return negotiateResult{out: krbacceptor.MakeError(krbacceptor.ErrorCode(err), s.cfg.Kerberos.SPN, time.Now().Add(s.cfg.Kerberos.ClockOffset))}, err
 		}
-		return negotiateResult{out: out, done: true, user: res.Client, bound: s.cfg.Kerberos.ConnectionBound}, nil
+		return negotiateResult{out: out, done: true, user: res.Client, bound: s.cfg.Kerberos.ConnectionBound, delegated: delegatedBy(res)}, nil
 	case isSPNEGO(tok):
 		if tok[0] == 0x60 {
 			cs.spnego = s.connSPNEGO(cs).NewContext()
@@ -116,6 +126,7 @@ func (s *Server) acceptNegotiate(cs *connState, tok []byte) (negotiateResult, er
 			cs.spnego = nil
 			if cs.krbRes != nil {
 				r.user, r.bound = cs.krbRes.Client, s.cfg.Kerberos.ConnectionBound
+				r.delegated = delegatedBy(cs.krbRes)
 			} else {
 				r.user, r.bound = s.ntlmUser(cs, true), true
 			}

@@ -204,8 +204,21 @@ type connState struct {
 	acc    *connAcceptors          // acceptors bound to this TLS connection (epa.go)
 }
 
-// userKey keys the authenticated user in a handler's request context.
-type userKey struct{}
+// userKey keys the authenticated user in a handler's request context, and
+// delegatedKey the client whose credentials were delegated with it.
+type (
+	userKey      struct{}
+	delegatedKey struct{}
+)
+
+// Delegated returns the client principal whose Kerberos credentials (a
+// forwarded TGT) came with the request whose context is ctx, or "". The
+// server checked that the TGT is a forwarded ticket-granting ticket for
+// the authenticated client.
+func Delegated(ctx context.Context) string {
+	d, _ := ctx.Value(delegatedKey{}).(string)
+	return d
+}
 
 // User returns the user that authenticated the request whose context is
 // ctx, as `DOMAIN\user`, or "".
@@ -248,7 +261,8 @@ func parseAuthorization(v string) (scheme string, token []byte, ok bool) {
 }
 
 // EchoHandler returns a handler that answers every request with its body
-// (byte for byte), and sets "X-User" to the authenticated user and
+// (byte for byte), and sets "X-User" to the authenticated user,
+// "X-Delegated" to the client whose credentials were delegated (if any) and
 // "X-Body-MD5" to the body's MD5, so tests can check what arrived.
 func EchoHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -258,6 +272,9 @@ func EchoHandler() http.Handler {
 			return
 		}
 		w.Header().Set("X-User", User(r.Context()))
+		if d := Delegated(r.Context()); d != "" {
+			w.Header().Set("X-Delegated", d)
+		}
 		w.Header().Set("X-Body-MD5", fmt.Sprintf("%x", md5.Sum(body)))
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Write(body)

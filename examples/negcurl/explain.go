@@ -91,6 +91,8 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 	}
 
 	switch {
+	case errors.Is(err, negotiate.ErrNotForwardable):
+		return exitAuth, "cannot delegate: the Kerberos ticket-granting ticket is not forwardable: run kinit -f, or use --delegation policy"
 	case errors.Is(err, negotiate.ErrNoCredentials):
 		switch {
 		case p.creds == nil:

@@ -308,8 +308,7 @@ func TestUsageErrors(t *testing.T) {
 		{nil, "no URL given"},
 		{[]string{"--no-such-flag", s.URL}, "flag provided but not defined"},
 		{[]string{s.URL, s.URL}, "one URL at a time"},
-		{[]string{"--delegation", "always", s.URL}, "delegation is not supported yet"},
-		{[]string{"--delegation", "policy", s.URL}, "delegation is not supported yet"},
+		{[]string{"--delegation", "sometimes", s.URL}, `--delegation "sometimes": want none, policy or always`},
 		{[]string{"-U", ":x", s.URL}, "-U: empty user name"},
 		{[]string{"--mutual", "sometimes", s.URL}, `--mutual "sometimes": want required, optional or disabled`},
 		{[]string{"--basic", "-u", "bob:x", s.URL}, "--basic over plain http would send the password in the clear"},
@@ -504,4 +503,30 @@ func TestInsecureBasic(t *testing.T) {
 		t.Errorf("stdout %q; want the body, and no password in -v output", r.stdout)
 	}
 	negcurl(t, runOpts{}, s.URL).check(t, 4, `server 127\.0\.0\.1:\d+ offers only Basic, which negcurl may not use here \(Basic is used only over https, or with --basic --insecure-basic\)`)
+}
+
+func TestDelegation(t *testing.T) {
+	k, s, conf := newKerberos(t, nil, httptestutil.Config{})
+	args := func(mode string) []string {
+		return []string{"-i", "--krb5-config", conf, "-u", krbUser + ":" + krbPass, "--delegation", mode, s.URL}
+	}
+	for _, tt := range []struct {
+		mode, want string
+	}{
+		{"none", ""},
+		{"policy", ""}, // the service is not trusted for delegation
+		{"always", krbUser},
+	} {
+		r := negcurl(t, runOpts{}, args(tt.mode)...)
+		r.check(t, 0, "")
+		got := ""
+		if m := regexp.MustCompile(`(?m)^X-Delegated: (\S+)`).FindStringSubmatch(r.stdout); m != nil {
+			got = m[1]
+		}
+		if got != tt.want {
+			t.Errorf("--delegation %s: delegated %q; want %q", tt.mode, got, tt.want)
+		}
+	}
+	k.SetForwardable("alice", false)
+	negcurl(t, runOpts{}, args("always")...).check(t, 4, "cannot delegate: the Kerberos ticket-granting ticket is not forwardable")
 }

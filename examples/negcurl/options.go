@@ -113,7 +113,7 @@ Kerberos
       --mutual required|optional|disabled   mutual authentication (required)
       --keytab FILE           keys of -u USER
       --krb5-config FILE      krb5.conf (default: KRB5_CONFIG, /etc/krb5.conf)
-      --delegation none       (policy and always are not supported yet)
+      --delegation none|policy|always   Kerberos credential delegation (none)
       --no-channel-binding    send no TLS channel bindings
 Diagnostics
   -v, --verbose               every leg's headers, each token decoded; no secret
@@ -173,7 +173,7 @@ func parseArgs(args []string) (*options, error) {
 	str(&o.mutual, []string{"mutual"}, "Kerberos mutual authentication: required, optional or disabled (default required)")
 	str(&o.keytab, []string{"keytab"}, "Kerberos keytab `FILE` holding the keys of -u user")
 	str(&o.krb5conf, []string{"krb5-config"}, "Kerberos configuration `FILE` (default: KRB5_CONFIG, else /etc/krb5.conf)")
-	str(&o.delegation, []string{"delegation"}, "Kerberos credential delegation: none, policy or always (only none is supported)")
+	str(&o.delegation, []string{"delegation"}, "Kerberos credential delegation: none, policy (only to services trusted for delegation) or always")
 	boolean(&o.noChannelBinding, []string{"no-channel-binding"}, "send no TLS channel bindings (for TLS-intercepting middleboxes)")
 	boolean(&o.http11, []string{"http1.1"}, "use HTTP/1.1 only")
 	boolean(&o.verbose, []string{"v", "verbose"}, "print every leg's request and response headers, tokens decoded")
@@ -224,12 +224,8 @@ func parseArgs(args []string) (*options, error) {
 	if _, err := o.mutualPolicy(); err != nil {
 		return nil, err
 	}
-	switch o.delegation {
-	case "", "none":
-	case "policy", "always":
-		return nil, fmt.Errorf("--delegation %s: delegation is not supported yet (only --delegation none)", o.delegation)
-	default:
-		return nil, fmt.Errorf("--delegation %q: want none, policy or always", o.delegation)
+	if _, err := o.delegationPolicy(); err != nil {
+		return nil, err
 	}
 	if o.keytab != "" && !o.userSet {
 		return nil, errors.New("--keytab needs -u user: the principal whose keys the keytab holds")
@@ -238,6 +234,20 @@ func parseArgs(args []string) (*options, error) {
 		return nil, errors.New("--keytab takes -u user without a password: the keys come from the keytab")
 	}
 	return o, nil
+}
+
+// delegationPolicy maps --delegation onto negotiate.Delegation, with curl's
+// names; no flag means none.
+func (o *options) delegationPolicy() (negotiate.Delegation, error) {
+	switch o.delegation {
+	case "", "none":
+		return negotiate.DelegateNone, nil
+	case "policy":
+		return negotiate.DelegatePolicy, nil
+	case "always":
+		return negotiate.DelegateAlways, nil
+	}
+	return 0, fmt.Errorf("--delegation %q: want none, policy or always", o.delegation)
 }
 
 // mutualPolicy maps --mutual onto negotiate.MutualAuth.
@@ -356,6 +366,7 @@ func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*cl
 	}
 
 	mutual, _ := o.mutualPolicy()
+	delegation, _ := o.delegationPolicy()
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.TLSClientConfig = &tls.Config{InsecureSkipVerify: o.insecure}
 	if o.cacert != "" {
@@ -387,6 +398,7 @@ func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*cl
 		ProxyCredentials:       c.proxyCreds,
 		Krb5Config:             o.krb5conf,
 		Mutual:                 mutual,
+		Delegation:             delegation,
 		DisableChannelBindings: o.noChannelBinding,
 	}
 	if o.spn != "" {

@@ -46,6 +46,10 @@ type Config struct {
 	// DisableNTLM fails, before it is sent, any token that carries NTLM
 	// (the Negotiate package falling back to it).
 	DisableNTLM bool
+	// Delegate asks to delegate the user's credentials (ISC_REQ_DELEGATE).
+	// Windows delegates only to services trusted for delegation
+	// (ok-as-delegate), whatever is asked.
+	Delegate bool
 }
 
 // Context is a client security context on an SSPI package. It implements
@@ -193,6 +197,9 @@ func (c *Context) Step(ctx context.Context, in []byte) (out []byte, continueNeed
 	req := ReqConnection
 	if c.cfg.Mutual {
 		req |= ReqMutualAuth
+	}
+	if c.cfg.Delegate {
+		req |= ReqDelegate
 	}
 
 	h := c.h

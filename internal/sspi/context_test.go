@@ -310,6 +310,7 @@ func TestBuffersAndRequirements(t *testing.T) {
 		{"NTLM, bindings from the second call", Config{Package: PackageNTLM, Target: "HTTP/www.example.test", ChannelBindings: cb}, 2888, 2888, ReqConnection},
 		{"cbMaxToken zero", Config{Package: PackageKerberos}, 0, defaultMaxToken, ReqConnection},
 		{"cbMaxToken absurd", Config{Package: PackageKerberos}, 1 << 30, maxTokenLimit, ReqConnection},
+		{"delegation", Config{Package: PackageNegotiate, Target: "HTTP/www.example.test", Mutual: true, Delegate: true}, 12000, 12000, ReqConnection | ReqMutualAuth | ReqDelegate},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -339,8 +340,8 @@ func TestBuffersAndRequirements(t *testing.T) {
 				if call.req != tt.wantReq {
 					t.Errorf("call %d: fContextReq = %#x; want %#x", i+1, call.req, tt.wantReq)
 				}
-				if call.req&(ReqDelegate|ReqAllocateMemory) != 0 {
-					t.Errorf("call %d: fContextReq = %#x asks for delegation or allocated memory", i+1, call.req)
+				if call.req&ReqAllocateMemory != 0 || (call.req&ReqDelegate != 0) != tt.cfg.Delegate {
+					t.Errorf("call %d: fContextReq = %#x asks for allocated memory, or for delegation unasked", i+1, call.req)
 				}
 				if call.outLen != tt.wantOut {
 					t.Errorf("call %d: output buffer %d bytes; want %d", i+1, call.outLen, tt.wantOut)
