@@ -9,9 +9,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,32 +27,10 @@ type mitDeleg struct {
 // mitAccept runs the MIT acceptor once on tok with the keytab of spn.
 func mitAccept(t *testing.T, k *kdc.KDC, spn string, tok []byte) mitDeleg {
 	t.Helper()
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import gssapi").Run(); err != nil {
-		t.Skipf("no MIT GSS-API for python (%s -c 'import gssapi': %v); apt-get install python3-gssapi", py, err)
-	}
-	script, err := filepath.Abs("../../.ci/lab/gssapi/deleg_acceptor.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ktb, err := k.Keytab(spn).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kt := filepath.Join(dir, "service.keytab")
-	conf := filepath.Join(dir, "krb5.conf")
-	if err := os.WriteFile(kt, ktb, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(conf, []byte("[libdefaults]\n default_realm = "+k.Realm()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py, script)
 	// Delegated credentials go to a memory ccache of the acceptor.
-	cmd.Env = append(os.Environ(), "KRB5_KTNAME=FILE:"+kt, "KRB5_CONFIG="+conf, "KRB5RCACHETYPE=none", "KRB5CCNAME=MEMORY:deleg")
+	cmd := mitCommand(t, ctx, k, spn, ".ci/lab/gssapi/deleg_acceptor.py", "", "KRB5CCNAME=MEMORY:deleg")
 	cmd.Stdin = strings.NewReader(hex.EncodeToString(tok) + "\n")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

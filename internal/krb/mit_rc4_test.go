@@ -11,8 +11,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -55,34 +53,11 @@ func (m *mitAcceptor) call(req map[string]string) mitReply {
 // directory, or skips the test.
 func startMIT(t *testing.T, k *kdc.KDC, spn string) *mitAcceptor {
 	t.Helper()
-	const py = "/usr/bin/python3"
-	if err := exec.Command(py, "-c", "import gssapi").Run(); err != nil {
-		t.Skipf("no MIT GSS-API for python (%s -c 'import gssapi': %v); apt-get install python3-gssapi", py, err)
-	}
-	script, err := filepath.Abs("../../.ci/lab/rc4mic/acceptor.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	ktb, err := k.Keytab(spn).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kt := filepath.Join(dir, "service.keytab")
-	conf := filepath.Join(dir, "krb5.conf")
-	if err := os.WriteFile(kt, ktb, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	// MIT 1.20 permits rc4-hmac by default; say so anyway, for later
 	// releases (allow_rc4 appeared in 1.21).
-	cfg := "[libdefaults]\n default_realm = " + k.Realm() +
-		"\n permitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 rc4-hmac\n allow_rc4 = true\n"
-	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	cmd := exec.CommandContext(ctx, py, script)
-	cmd.Env = append(os.Environ(), "KRB5_KTNAME=FILE:"+kt, "KRB5_CONFIG="+conf, "KRB5RCACHETYPE=none", "KRB5CCNAME=FILE:"+filepath.Join(dir, "none.ccache"))
+	cmd := mitCommand(t, ctx, k, spn, ".ci/lab/rc4mic/acceptor.py",
+		" permitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 rc4-hmac\n allow_rc4 = true\n")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdin, err := cmd.StdinPipe()
