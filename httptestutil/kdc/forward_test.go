@@ -52,18 +52,7 @@ func forwardTGS(t *testing.T, k *KDC, cfg *config.Config, as messages.ASRep, sna
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := k.Handle(b)
-	if rb[0] == 0x7e {
-		return messages.TGSRep{}, krbError(t, rb).ErrorCode
-	}
-	var rep messages.TGSRep
-	if err := rep.Unmarshal(rb); err != nil {
-		t.Fatalf("TGSRep.Unmarshal: %v", err)
-	}
-	if err := rep.DecryptEncPart(key); err != nil {
-		t.Fatalf("TGS-REP does not decrypt: %v", err)
-	}
-	return rep, 0
+	return tgsReply(t, k, b, key)
 }
 
 func TestForwarded(t *testing.T) {

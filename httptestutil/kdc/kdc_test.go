@@ -248,7 +248,14 @@ func tgsExchange(t *testing.T, k *KDC, cfg *config.Config, as messages.ASRep, sn
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb := k.Handle(b)
+	return tgsReply(t, k, b, as.DecryptedEncPart.Key)
+}
+
+// tgsReply hands a marshalled TGS-REQ to k and returns the decrypted
+// TGS-REP, or the KRB-ERROR code.
+func tgsReply(t *testing.T, k *KDC, req []byte, key types.EncryptionKey) (messages.TGSRep, int32) {
+	t.Helper()
+	rb := k.Handle(req)
 	if rb[0] == 0x7e {
 		return messages.TGSRep{}, krbError(t, rb).ErrorCode
 	}
@@ -256,7 +263,7 @@ func tgsExchange(t *testing.T, k *KDC, cfg *config.Config, as messages.ASRep, sn
 	if err := rep.Unmarshal(rb); err != nil {
 		t.Fatalf("TGSRep.Unmarshal: %v", err)
 	}
-	if err := rep.DecryptEncPart(as.DecryptedEncPart.Key); err != nil {
+	if err := rep.DecryptEncPart(key); err != nil {
 		t.Fatalf("TGS-REP does not decrypt with the TGT session key: %v", err)
 	}
 	return rep, 0
