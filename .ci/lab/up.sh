@@ -399,6 +399,17 @@ SSLSessionCache shmcb:$a/run/ssl_scache(512000)
 </VirtualHost>
 EOF
 
+# wait_pidfile waits, at most 5 s, for a daemon's PID file to be written.
+wait_pidfile() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	echo "no PID file at $1" >&2
+	return 1
+}
+
 start_apache() {
 	env KRB5_CONFIG="$dir/krb5.conf" \
 		KRB5_KTNAME="FILE:$dir/keytabs/http.keytab" \
@@ -407,13 +418,8 @@ start_apache() {
 		apache2 -f "$a/apache2.conf" -k start
 	wait_listen "$LAB_HTTP_PORT" apache2 15
 	wait_listen "$LAB_HTTPS_PORT" apache2 15
-	# Bounded wait for the PID file too: down.sh needs it.
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ -s "$a/run/apache2.pid" ] && break
-		sleep 0.1
-	done
-	[ -s "$a/run/apache2.pid" ]
+	# The PID file too: down.sh needs it.
+	wait_pidfile "$a/run/apache2.pid"
 	# It serves: the unauthenticated endpoint over HTTP and HTTPS.
 	curl -sS --fail --max-time 10 --noproxy '*' -o /dev/null \
 		--resolve "$LAB_WWW_HOST:$LAB_HTTP_PORT:127.0.0.1" "http://$LAB_WWW_HOST:$LAB_HTTP_PORT/open/whoami"
@@ -479,12 +485,7 @@ start_squid() {
 		squid -f "$s/squid.conf" 2>"$s/stderr.log"
 	wait_listen "$LAB_PROXY_PORT" squid 20
 	wait_listen "$LAB_PROXY_OPEN_PORT" squid 20
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ -s "$s/squid.pid" ] && break
-		sleep 0.1
-	done
-	[ -s "$s/squid.pid" ]
+	wait_pidfile "$s/squid.pid"
 	# It forwards (open port), and asks for Negotiate (the other one).
 	curl -sS --fail --max-time 10 -o /dev/null --proxy "http://127.0.0.1:$LAB_PROXY_OPEN_PORT" \
 		"http://$LAB_WWW_HOST:$LAB_HTTP_PORT/open/whoami"
