@@ -1,6 +1,7 @@
 package negotiate
 
 import (
+	"container/list"
 	"crypto/tls"
 	"net/http"
 	"sync"
@@ -13,10 +14,11 @@ import (
 // mod_auth_gssapi binds one context to a TCP connection for every location).
 type poolKey struct {
 	origin   string // scheme://host:port, lower-cased
-	identity string
+	identity identity
 	// proxy is the proxy URL (without user info), "" for none, and
 	// proxyIdentity the identity authenticated to it.
-	proxy, proxyIdentity string
+	proxy         string
+	proxyIdentity identity
 }
 
 // An authConn is a dedicated HTTP/1.1 connection that completed a handshake.
@@ -36,14 +38,23 @@ type authConn struct {
 	// fresh: no request has been sent on the connection yet.
 	fresh bool
 	idle  *time.Timer
+	elem  *list.Element // on the pool's recency list while idle, else nil
 }
 
 // connPool keeps idle authenticated connections. A connection is either in
 // the pool (idle) or owned by exactly one request; it goes back when that
 // request's response body has been read to the end or closed.
+//
+// The pool is bounded twice: per key (origin and identity) by the maxIdle
+// given to put, and across all keys by maxTotal, closing the least recently
+// used idle connection first; and an idle connection closes itself after
+// the idle timeout. So a Transport serving any number of identities holds
+// at most maxTotal idle connections, and none once they have timed out.
 type connPool struct {
-	mu   sync.Mutex
-	idle map[poolKey][]*authConn
+	mu       sync.Mutex
+	idle     map[poolKey][]*authConn
+	lru      list.List // every idle *authConn, most recently put at the front
+	maxTotal int       // zero: no bound across keys
 }
 
 // get takes an idle connection for key, most recently used first, dropping
@@ -55,9 +66,7 @@ func (p *connPool) get(key poolKey) *authConn {
 	for len(list) > 0 {
 		ac := list[len(list)-1]
 		list = list[:len(list)-1]
-		if ac.idle != nil {
-			ac.idle.Stop()
-		}
+		p.unlink(ac)
 		if ac.cc.Err() == nil {
 			p.setList(key, list)
 			return ac
@@ -76,9 +85,21 @@ func (p *connPool) setList(key poolKey, list []*authConn) {
 	p.idle[key] = list
 }
 
+// unlink takes ac off the recency list and stops its idle timer.
+func (p *connPool) unlink(ac *authConn) {
+	if ac.elem != nil {
+		p.lru.Remove(ac.elem)
+		ac.elem = nil
+	}
+	if ac.idle != nil {
+		ac.idle.Stop()
+	}
+}
+
 // put returns ac to the pool, or closes it when the pool for its key is full
-// or the connection is unusable. An idle connection closes itself after
-// timeout.
+// or the connection is unusable. When the pool as a whole is full, the least
+// recently used idle connection is closed to make room. An idle connection
+// closes itself after timeout.
 func (p *connPool) put(ac *authConn, maxIdle int, timeout time.Duration) {
 	if ac.cc.Err() != nil {
 		ac.cc.Close()
@@ -94,7 +115,11 @@ func (p *connPool) put(ac *authConn, maxIdle int, timeout time.Duration) {
 		return
 	}
 	p.idle[ac.key] = append(p.idle[ac.key], ac)
-	if timeout > 0 {
+	ac.elem = p.lru.PushFront(ac)
+	for p.maxTotal > 0 && p.lru.Len() > p.maxTotal {
+		p.removeLocked(p.lru.Back().Value.(*authConn))
+	}
+	if timeout > 0 && ac.elem != nil {
 		// One timer per connection, re-armed each time it goes idle.
 		if ac.idle == nil {
 			ac.idle = time.AfterFunc(timeout, func() { p.remove(ac) })
@@ -108,10 +133,15 @@ func (p *connPool) put(ac *authConn, maxIdle int, timeout time.Duration) {
 func (p *connPool) remove(ac *authConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.removeLocked(ac)
+}
+
+func (p *connPool) removeLocked(ac *authConn) {
 	list := p.idle[ac.key]
 	for i, c := range list {
 		if c == ac {
 			p.setList(ac.key, append(list[:i:i], list[i+1:]...))
+			p.unlink(ac)
 			ac.cc.Close()
 			return
 		}
@@ -124,11 +154,16 @@ func (p *connPool) closeIdle() {
 	defer p.mu.Unlock()
 	for key, list := range p.idle {
 		for _, ac := range list {
-			if ac.idle != nil {
-				ac.idle.Stop()
-			}
+			p.unlink(ac)
 			ac.cc.Close()
 		}
 		delete(p.idle, key)
 	}
+}
+
+// len returns the number of idle connections.
+func (p *connPool) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lru.Len()
 }

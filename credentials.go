@@ -9,10 +9,34 @@ import (
 // yields. Create them with [Password] or [NTHash] (explicit credentials, usable
 // for NTLM, Basic and Kerberos) or with the Kerberos sources [Keytab],
 // [CCache] and [DefaultCredentials]. A *Credentials is immutable and safe for
-// concurrent use by multiple goroutines. Each Transport keeps the Kerberos
-// tickets it gets for a Credentials, shared by every request that uses it.
+// concurrent use by multiple goroutines.
 //
 // A nil *Credentials means "no credentials".
+//
+// # Identity
+//
+// What a Transport shares between requests (authenticated connections,
+// Kerberos tickets, the memory that Kerberos failed for a service) it shares
+// by identity, and an identity is the credentials' value, never the
+// pointer: two Credentials made separately from equal values are one
+// identity, so a service may make a Credentials per request without paying
+// a handshake each time; any difference makes two identities that share
+// nothing, so a connection authenticated as one user, or with one password,
+// never carries a request made with another.
+//
+//   - [Password], [NTHash]: the user and domain as typed, and the secret.
+//   - [Keytab]: the principal and the keytab's path.
+//   - [CCache]: the cache's path and the principal it holds at the time of
+//     the request.
+//   - [DefaultCredentials]: the source the environment resolves to at the
+//     time of the request and the principal it holds (after `kdestroy;
+//     kinit bob`, requests are bob's, on connections of their own); under
+//     SSPI, the logged-on user.
+//
+// Identities are compared through a keyed hash (HMAC-SHA-256 under a
+// per-process random key); no secret is kept beyond the Credentials itself.
+// What a Transport keeps per identity is bounded: see
+// [Transport.MaxIdentities] and [Transport.CloseIdleConnections].
 type Credentials struct {
 	// user and domain as split from what the caller typed (see parseUser).
 	user, domain string
@@ -23,6 +47,10 @@ type Credentials struct {
 	ntHash   []byte
 
 	krb krbSource // Kerberos source; see credentials_krb.go
+
+	// static is the identity of credentials whose values alone say who
+	// they are (see identity.go), computed once when they are made.
+	static identity
 }
 
 // Password returns explicit credentials for user, typed as users type it:
@@ -36,6 +64,7 @@ type Credentials struct {
 func Password(user, password string) *Credentials {
 	c := parseUser(user)
 	c.password = password
+	c.static = staticIdentity(c)
 	return c
 }
 
@@ -45,7 +74,8 @@ func Password(user, password string) *Credentials {
 // Kerberos and Basic need the password.
 func NTHash(user string, hash []byte) *Credentials {
 	c := parseUser(user)
-	c.ntHash = append([]byte(nil), hash...)
+	c.ntHash = append([]byte{}, hash...)
+	c.static = staticIdentity(c)
 	return c
 }
 
@@ -83,10 +113,6 @@ func (c *Credentials) String() string {
 
 // GoString keeps secrets out of %#v.
 func (c *Credentials) GoString() string { return fmt.Sprintf("negotiate.Credentials(%q)", c.String()) }
-
-// identity keys authenticated connections: two requests may share one only
-// if they carry the same *Credentials (the same identity and secret).
-func (c *Credentials) identity() string { return fmt.Sprintf("%p", c) }
 
 // hasNTLM reports whether c can answer an NTLM challenge.
 func (c *Credentials) hasNTLM() bool {

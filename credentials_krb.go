@@ -47,7 +47,9 @@ func (s krbSource) String() string {
 // file at path. Tickets are got with the keys, and got again when they
 // expire.
 func Keytab(principal, path string) *Credentials {
-	return &Credentials{krb: krbSource{kind: krbKeytab, principal: principal, path: path}}
+	c := &Credentials{krb: krbSource{kind: krbKeytab, principal: principal, path: path}}
+	c.static = staticIdentity(c)
+	return c
 }
 
 // CCache returns Kerberos credentials from the MIT FILE credential cache at
@@ -72,21 +74,26 @@ func (c *Credentials) hasKerberos() bool {
 	return c != nil && (c.krb.kind != krbNone || (c.user != "" && c.password != ""))
 }
 
-// krbClients caches one Kerberos client, with its tickets, per Credentials
-// for the life of a Transport.
+// DefaultMaxIdentities is the MaxIdentities of a Transport that sets none.
+const DefaultMaxIdentities = 1024
+
+// krbClients keeps one Kerberos client, with its tickets, per identity
+// (identity.go), for the life of a Transport: at most MaxIdentities of
+// them, the least recently used forgotten first, and a client whose TGT has
+// expired beyond renewal is replaced by a fresh one (which, for a cache,
+// reads it again).
 type krbClients struct {
 	once   sync.Once
 	cfg    *config.Config
 	cfgErr error
 
-	mu      sync.Mutex
-	clients map[*Credentials]*krb.Client
+	clients *lru[[32]byte, *krb.Client]
 
-	// failures remembers, for a while, that Kerberos cannot work for a
-	// Credentials and SPN (no KDC answered, the SPN is unknown), so that
+	// failures remembers, for a while, that Kerberos cannot work for an
+	// identity and SPN (no KDC answered, the SPN is unknown), so that
 	// each new connection falls back to NTLM at once instead of waiting
 	// for the KDC again.
-	failures map[krbFailureKey]krbFailure
+	failures *lru[krbFailureKey, krbFailure]
 }
 
 // krbFailureTTL is how long a Kerberos failure that leads to NTLM is
@@ -94,8 +101,8 @@ type krbClients struct {
 const krbFailureTTL = time.Minute
 
 type krbFailureKey struct {
-	creds *Credentials
-	spn   string
+	identity [32]byte
+	spn      string
 }
 
 type krbFailure struct {
@@ -105,11 +112,12 @@ type krbFailure struct {
 
 // recentFailure returns the remembered failure for key, if still fresh.
 func (k *krbClients) recentFailure(key krbFailureKey) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	f, ok := k.failures[key]
-	if !ok || time.Now().After(f.until) {
-		delete(k.failures, key)
+	f, ok := k.failures.get(key)
+	if !ok {
+		return nil
+	}
+	if time.Now().After(f.until) {
+		k.failures.remove(key)
 		return nil
 	}
 	return f.err
@@ -117,12 +125,7 @@ func (k *krbClients) recentFailure(key krbFailureKey) error {
 
 // failed remembers err for key.
 func (k *krbClients) failed(key krbFailureKey, err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.failures == nil {
-		k.failures = make(map[krbFailureKey]krbFailure)
-	}
-	k.failures[key] = krbFailure{err: err, until: time.Now().Add(krbFailureTTL)}
+	k.failures.put(key, krbFailure{err: err, until: time.Now().Add(krbFailureTTL)})
 }
 
 // krbConfig loads the Transport's krb5.conf once.
@@ -141,8 +144,11 @@ func (t *Transport) krbConfig() (*config.Config, error) {
 	return k.cfg, k.cfgErr
 }
 
-// krbClient returns the Kerberos client for c, made on first use.
-func (t *Transport) krbClient(c *Credentials) (*krb.Client, error) {
+// krbClient returns the Kerberos client for c, whose identity is id, made
+// on first use. For a cache or the default source, the client must hold
+// the principal id was computed for: a cache rewritten for another user
+// between the two reads fails rather than serve one user as another.
+func (t *Transport) krbClient(c *Credentials, id identity) (*krb.Client, error) {
 	if !c.hasKerberos() {
 		return nil, fmt.Errorf("%w for Kerberos", ErrNoCredentials)
 	}
@@ -150,20 +156,20 @@ func (t *Transport) krbClient(c *Credentials) (*krb.Client, error) {
 	if err != nil && c.krb.kind != krbCCache && c.krb.kind != krbDefault {
 		return nil, err
 	}
-	t.krb.mu.Lock()
-	defer t.krb.mu.Unlock()
-	if kc := t.krb.clients[c]; kc != nil {
+	now := time.Now()
+	live := func(kc *krb.Client) bool { return !kc.Expired(now) }
+	if kc, ok := t.krb.clients.get(id.key); ok && live(kc) {
 		return kc, nil
 	}
+	// Made outside the lock: a keytab or cache is read from disk.
 	kc, err := newKrbClient(c, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if t.krb.clients == nil {
-		t.krb.clients = make(map[*Credentials]*krb.Client)
+	if k := c.krb.kind; (k == krbCCache || k == krbDefault) && kc.Principal() != id.principal {
+		return nil, fmt.Errorf("%w: the ticket cache changed while it was read (it now holds %s); try again", ErrNoCredentials, kc.Principal())
 	}
-	t.krb.clients[c] = kc
-	return kc, nil
+	return t.krb.clients.add(id.key, kc, live), nil
 }
 
 func newKrbClient(c *Credentials, cfg *config.Config) (*krb.Client, error) {

@@ -321,6 +321,11 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 		switch {
 		case resp.StatusCode == http.StatusProxyAuthRequired && ac.viaProxy:
 			s = p
+			if o.sent != nil {
+				// The proxy stopped the leg: the origin's token never
+				// reached the origin, so it goes again on the next leg.
+				o.out, o.legs = o.sent, o.legs-1
+			}
 		case resp.StatusCode == http.StatusUnauthorized:
 			s = o
 		case !withBody:

@@ -47,7 +47,7 @@ func (t *Transport) prefers(s Scheme) bool {
 // request to u over a connection with TLS state st (nil: plain HTTP). It may
 // answer another scheme than asked (Negotiate falls back to raw NTLM when
 // Kerberos cannot work and the server offered NTLM), and says which.
-func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, u *url.URL, st *tls.ConnectionState, offeredNTLM bool) (gss.Context, Scheme, error) {
+func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, id identity, u *url.URL, st *tls.ConnectionState, offeredNTLM bool) (gss.Context, Scheme, error) {
 	cb := t.bindingsFor(st)
 	if sec, ok, err := t.platformContext(ctx, scheme, c, u, cb); ok || err != nil {
 		return sec, scheme, err
@@ -57,7 +57,7 @@ func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credential
 		sec, err := t.newNTLM(ctx, c, u, cb)
 		return sec, scheme, err
 	case SchemeNegotiate:
-		return t.newNegotiate(ctx, c, u, cb, offeredNTLM)
+		return t.newNegotiate(ctx, c, id, u, cb, offeredNTLM)
 	case SchemeBasic:
 		if st == nil {
 			return nil, scheme, errors.New("negotiate: Basic is never sent over plain HTTP")

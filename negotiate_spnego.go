@@ -25,9 +25,9 @@ func (t *Transport) negotiateUsable(c *Credentials) bool {
 // and the server also offered raw NTLM, raw NTLM is used instead, as Squid
 // and Samba verifiers need (FIELD-NOTES). Otherwise SPNEGO carries NTLM,
 // with the mechListMIC MS-SPNG requires.
-func (t *Transport) newNegotiate(ctx context.Context, c *Credentials, u *url.URL, cb *gss.ChannelBindings, offeredNTLM bool) (gss.Context, Scheme, error) {
+func (t *Transport) newNegotiate(ctx context.Context, c *Credentials, id identity, u *url.URL, cb *gss.ChannelBindings, offeredNTLM bool) (gss.Context, Scheme, error) {
 	var mechs []spnego.Mech
-	first, krbErr := t.startKerberos(ctx, c, u, cb)
+	first, krbErr := t.startKerberos(ctx, c, id, u, cb)
 	if krbErr == nil {
 		mechs = append(mechs, spnego.Mech{
 			OIDs: []asn1.ObjectIdentifier{spnego.OIDMSKerberos, spnego.OIDKerberos},
@@ -66,7 +66,7 @@ func (t *Transport) newNegotiate(ctx context.Context, c *Credentials, u *url.URL
 
 // startKerberos makes a Kerberos context for u and its first token, so a
 // failure shows before anything is sent.
-func (t *Transport) startKerberos(ctx context.Context, c *Credentials, u *url.URL, cb *gss.ChannelBindings) (gss.MICContext, error) {
+func (t *Transport) startKerberos(ctx context.Context, c *Credentials, id identity, u *url.URL, cb *gss.ChannelBindings) (gss.MICContext, error) {
 	if !c.hasKerberos() {
 		return nil, fmt.Errorf("%w for Kerberos", ErrNoCredentials)
 	}
@@ -74,11 +74,11 @@ func (t *Transport) startKerberos(ctx context.Context, c *Credentials, u *url.UR
 	if err != nil {
 		return nil, err
 	}
-	kc, err := t.krbClient(c)
+	kc, err := t.krbClient(c, id)
 	if err != nil {
 		return nil, err
 	}
-	key := krbFailureKey{c, spn}
+	key := krbFailureKey{id.key, spn}
 	if err := t.krb.recentFailure(key); err != nil {
 		return nil, err
 	}

@@ -16,3 +16,7 @@ func (t *Transport) platformNTLM(*Credentials) bool { return false }
 func (t *Transport) sspiContext(context.Context, Scheme, *Credentials, *url.URL, *gss.ChannelBindings) (gss.Context, bool, error) {
 	return nil, false, nil
 }
+
+// platformDefaultIdentity: outside Windows, DefaultCredentials are the
+// Kerberos sources the environment names (identity.go).
+func (t *Transport) platformDefaultIdentity(*Credentials) (string, bool) { return "", false }

@@ -9,6 +9,8 @@ package negotiate
 import (
 	"context"
 	"net/url"
+	"os/user"
+	"sync"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
 	"github.com/negotiate-go/negotiate/internal/sspi"
@@ -84,3 +86,24 @@ func (t *Transport) sspiContext(ctx context.Context, scheme Scheme, c *Credentia
 	}
 	return sec, true, nil
 }
+
+// platformDefaultIdentity returns the identity name of DefaultCredentials
+// when SSPI answers for them: the logged-on user of the process (its SID),
+// whose logon session SSPI uses.
+func (t *Transport) platformDefaultIdentity(c *Credentials) (string, bool) {
+	if t.SSPI == SSPINever {
+		return "", false
+	}
+	if _, err := systemSSPI(); err != nil {
+		return "", false
+	}
+	return processUserSID(), true
+}
+
+var processUserSID = sync.OnceValue(func() string {
+	u, err := user.Current()
+	if err != nil {
+		return "sspi:unknown"
+	}
+	return "sspi:" + u.Uid
+})

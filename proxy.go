@@ -30,25 +30,16 @@ func (t *Transport) proxyFor(req *http.Request) (*url.URL, *Credentials, error) 
 	creds := t.ProxyCredentials
 	if u.User != nil {
 		if creds == nil {
-			creds = t.userinfoCredentials(u.User)
+			// A fresh value each time: identities are values, so
+			// connections authenticated with it are shared all the same.
+			pass, _ := u.User.Password()
+			creds = Password(u.User.Username(), pass)
 		}
 		stripped := *u
 		stripped.User = nil
 		u = &stripped
 	}
 	return u, creds, nil
-}
-
-// userinfoCredentials returns one *Credentials per distinct user info, so
-// that connections authenticated with it can be shared.
-func (t *Transport) userinfoCredentials(ui *url.Userinfo) *Credentials {
-	key := ui.String()
-	if c, ok := t.proxyUsers.Load(key); ok {
-		return c.(*Credentials)
-	}
-	pass, _ := ui.Password()
-	c, _ := t.proxyUsers.LoadOrStore(key, Password(ui.Username(), pass))
-	return c.(*Credentials)
 }
 
 // hsProxy is the Proxy func of the handshake transport: Base's choice for

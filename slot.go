@@ -96,6 +96,15 @@ func (r *roundTrip) target(s *slot, ac *authConn) (*url.URL, *Credentials, *tls.
 	return r.req.URL, r.creds, st
 }
 
+// identityFor returns the identity the slot authenticates as: the one
+// the connection is pooled under.
+func (r *roundTrip) identityFor(s *slot) identity {
+	if s.proxy {
+		return r.key.proxyIdentity
+	}
+	return r.key.identity
+}
+
 // memoryKey is where the Transport remembers what the slot's peer asked
 // for: the origin, or the proxy.
 func (r *roundTrip) memoryKey(s *slot) string {
@@ -112,7 +121,7 @@ func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 	if v, ok := r.t.known.Load(r.memoryKey(s)); ok {
 		offeredNTLM = v.(originInfo).offeredNTLM
 	}
-	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, u, st, offeredNTLM)
+	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, r.identityFor(s), u, st, offeredNTLM)
 	if err != nil {
 		return r.slotFail(s, scheme, 1, "acquire credentials", 0, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/krb"
 )
 
 // Leg limits.
@@ -28,6 +29,9 @@ const (
 	// Transport that sets none. Authenticated connections cost a handshake
 	// each, so more of them are kept than net/http keeps plain ones.
 	DefaultMaxIdleConnsPerOrigin = 64
+	// defaultMaxIdleConns bounds the idle authenticated connections of a
+	// Transport whose Base sets no MaxIdleConns: http.DefaultTransport's.
+	defaultMaxIdleConns = 100
 	// DefaultKDCTimeout is the KDCTimeout of a Transport that sets none.
 	DefaultKDCTimeout = 5 * time.Second
 )
@@ -104,7 +108,17 @@ type Transport struct {
 
 	// MaxIdleConnsPerOrigin bounds the idle authenticated connections kept
 	// per origin and identity. Zero means DefaultMaxIdleConnsPerOrigin.
+	// Across all origins and identities, at most Base.MaxIdleConns (or 100
+	// when that is zero) idle authenticated connections are kept, the
+	// least recently used closed first, each for at most
+	// Base.IdleConnTimeout (or 90 s).
 	MaxIdleConnsPerOrigin int
+
+	// MaxIdentities bounds the identities (see [Credentials]) whose
+	// Kerberos tickets the Transport keeps; the least recently used is
+	// forgotten first, and its tickets are got again if it comes back.
+	// Zero means DefaultMaxIdentities.
+	MaxIdentities int
 
 	// Krb5Config is the path of the Kerberos configuration (krb5.conf,
 	// with include and includedir honoured). "" means the file KRB5_CONFIG
@@ -168,15 +182,24 @@ type Transport struct {
 	hs         *http.Transport // base's clone for dedicated HTTP/1.1 connections
 	pool       connPool
 	known      sync.Map // origin string, or "proxy " + proxy URL -> originInfo
-	proxyUsers sync.Map // proxy URL user info -> *Credentials
 	http1Only  sync.Map // origin string -> true: it refused authentication over HTTP/2
 }
 
 func (t *Transport) init() {
 	t.once.Do(func() {
+		maxIDs := t.MaxIdentities
+		if maxIDs <= 0 {
+			maxIDs = DefaultMaxIdentities
+		}
+		t.krb.clients = newLRU[[32]byte, *krb.Client](maxIDs)
+		t.krb.failures = newLRU[krbFailureKey, krbFailure](maxIDs)
 		t.base = t.Base
 		if t.base == nil {
 			t.base = http.DefaultTransport.(*http.Transport).Clone()
+		}
+		t.pool.maxTotal = t.base.MaxIdleConns
+		if t.pool.maxTotal <= 0 {
+			t.pool.maxTotal = defaultMaxIdleConns
 		}
 		// Handshake connections speak HTTP/1.1: NTLM and Negotiate
 		// authenticate a connection, IIS refuses them over HTTP/2, and an
@@ -285,8 +308,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		proxyCreds: proxyCreds,
 		key: poolKey{
 			origin:        originOf(req.URL),
-			identity:      creds.identity(),
-			proxyIdentity: proxyCreds.identity(),
+			identity:      t.identityOf(creds),
+			proxyIdentity: t.identityOf(proxyCreds),
 		},
 	}
 	if proxy != nil {

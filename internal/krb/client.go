@@ -311,7 +311,7 @@ func (c *Client) serviceCred(ctx context.Context, spn string) (*cred, error) {
 			return nil, err
 		}
 		c.mu.Lock()
-		c.tickets[key] = cr
+		c.storeTicket(key, cr)
 		c.mu.Unlock()
 		return cr, nil
 	})
@@ -323,6 +323,46 @@ func (c *Client) serviceCred(ctx context.Context, spn string) (*cred, error) {
 
 // maxSPNs bounds the memo of parsed SPNs.
 const maxSPNs = 1024
+
+// maxTickets bounds the service tickets a Client keeps: one per service it
+// talks to, so a client that meets ever more hosts does not grow without
+// limit.
+const maxTickets = 512
+
+// storeTicket caches cr under key, first dropping expired tickets, then
+// any one ticket, when the cache is full. c.mu must be held.
+func (c *Client) storeTicket(key string, cr *cred) {
+	if _, ok := c.tickets[key]; !ok && len(c.tickets) >= maxTickets {
+		now := c.now()
+		for k, t := range c.tickets {
+			if !t.validAt(now) {
+				delete(c.tickets, k)
+			}
+		}
+		for k := range c.tickets {
+			if len(c.tickets) < maxTickets {
+				break
+			}
+			delete(c.tickets, k)
+		}
+	}
+	c.tickets[key] = cr
+}
+
+// Expired reports whether the client's TGT has expired and can no longer
+// be renewed, so that the client holds nothing a ticket can be got with: a
+// cache that nobody refreshed, or a password or keytab login that would
+// have to start over anyway. A client without a TGT (a cache with service
+// tickets only, or one that has not logged in yet) has not expired.
+func (c *Client) Expired(now time.Time) bool {
+	c.mu.Lock()
+	tgt := c.tgt
+	c.mu.Unlock()
+	if tgt == nil || now.Before(tgt.end) {
+		return false
+	}
+	return !(tgt.renewable && now.Before(tgt.renewTill))
+}
 
 // cached returns the valid cached ticket for key, if any.
 func (c *Client) cached(key string) *cred {
