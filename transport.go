@@ -175,14 +175,14 @@ type Transport struct {
 	// never to an origin; origin credentials are never sent to a proxy.
 	ProxyCredentials *Credentials
 
-	once       sync.Once
-	krb        krbClients // Kerberos clients and their tickets, per Credentials
-	spnCache   spnCache
-	base       *http.Transport // Base or the default
-	hs         *http.Transport // base's clone for dedicated HTTP/1.1 connections
-	pool       connPool
-	known      sync.Map // origin string, or "proxy " + proxy URL -> originInfo
-	http1Only  sync.Map // origin string -> true: it refused authentication over HTTP/2
+	once      sync.Once
+	krb       krbClients // Kerberos clients and their tickets, per Credentials
+	spnCache  spnCache
+	base      *http.Transport // Base or the default
+	hs        *http.Transport // base's clone for dedicated HTTP/1.1 connections
+	pool      connPool
+	known     sync.Map // origin string, or "proxy " + proxy URL -> originInfo
+	http1Only sync.Map // origin string -> true: it refused authentication over HTTP/2
 }
 
 func (t *Transport) init() {
