@@ -160,6 +160,13 @@ func (s *portSet) add(port string) {
 	s.mu.Unlock()
 }
 
+// len returns how many connections were dialled.
+func (s *portSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
 func (s *portSet) has(port string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
