@@ -12,8 +12,12 @@ import (
 type credentialsKey struct{}
 
 // WithCredentials returns a copy of ctx that makes a [Transport] use c for
-// requests sent with it, instead of Transport.Credentials. Connections
-// authenticated with c are kept apart from those of any other credentials.
+// requests sent with it, instead of Transport.Credentials; a nil c sends
+// them with no credentials. A service acting for many users may make a
+// Credentials per request: requests whose credentials have equal values
+// share authenticated connections and Kerberos tickets, and a connection
+// authenticated with one identity never carries a request of another (see
+// [Credentials] for what an identity is).
 func WithCredentials(ctx context.Context, c *Credentials) context.Context {
 	return context.WithValue(ctx, credentialsKey{}, c)
 }
