@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -123,7 +124,7 @@ func TestPoolBoundedAcrossIdentities(t *testing.T) {
 	base := s.Client().Transport.(*http.Transport).Clone()
 	base.MaxIdleConns = 8
 	tr := &Transport{Base: base}
-	before := runtime.NumGoroutine()
+	before, fdsBefore := runtime.NumGoroutine(), openFiles()
 	for round := range 2 {
 		for i, c := range creds {
 			sendAs(t, tr, s.URL, c())
@@ -150,6 +151,16 @@ func TestPoolBoundedAcrossIdentities(t *testing.T) {
 	if !waitFor(func() bool { return runtime.NumGoroutine() <= before }) {
 		t.Errorf("goroutines: %d before, %d after closing the idle connections", before, runtime.NumGoroutine())
 	}
+	if !waitFor(func() bool { return openFiles() <= fdsBefore }) {
+		t.Errorf("open files: %d before, %d after closing the idle connections", fdsBefore, openFiles())
+	}
+}
+
+// openFiles counts the process's open file descriptors, 0 where /proc is
+// missing.
+func openFiles() int {
+	fds, _ := os.ReadDir("/proc/self/fd")
+	return len(fds)
 }
 
 func TestPoolIdleTimeout(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 )
 
 // SPNPolicy decides the service principal name (SPN) a Kerberos ticket is
@@ -32,11 +31,8 @@ type SPNPolicy struct {
 	Resolver *net.Resolver
 }
 
-// spnCache caches CNAME lookups.
-type spnCache struct {
-	mu    sync.Mutex
-	cname map[string]string
-}
+// maxCNAMEs bounds the CNAME answers a Transport remembers, one per host.
+const maxCNAMEs = 1024
 
 // spnFor returns the SPN for a request to u, or an error wrapping ErrNoSPN
 // when u's host is an IP literal and no SPN is configured for it.
@@ -65,13 +61,9 @@ func (t *Transport) spnFor(ctx context.Context, u *url.URL) (string, error) {
 
 // canonicalHost follows host's CNAME records, once per host.
 func (t *Transport) canonicalHost(ctx context.Context, host string) string {
-	c := &t.spnCache
-	c.mu.Lock()
-	if name, ok := c.cname[host]; ok {
-		c.mu.Unlock()
+	if name, ok := t.cnames.get(host); ok {
 		return name
 	}
-	c.mu.Unlock()
 	resolver := t.SPN.Resolver
 	if resolver == nil {
 		resolver = net.DefaultResolver
@@ -81,12 +73,7 @@ func (t *Transport) canonicalHost(ctx context.Context, host string) string {
 		name = host
 	}
 	name = lowerASCII(strings.TrimSuffix(name, "."))
-	c.mu.Lock()
-	if c.cname == nil {
-		c.cname = make(map[string]string)
-	}
-	c.cname[host] = name
-	c.mu.Unlock()
+	t.cnames.put(host, name)
 	return name
 }
 

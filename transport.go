@@ -176,10 +176,10 @@ type Transport struct {
 	ProxyCredentials *Credentials
 
 	once      sync.Once
-	krb       krbClients // Kerberos clients and their tickets, per Credentials
-	spnCache  spnCache
-	base      *http.Transport // Base or the default
-	hs        *http.Transport // base's clone for dedicated HTTP/1.1 connections
+	krb       krbClients           // Kerberos clients and their tickets, per Credentials
+	cnames    *lru[string, string] // host -> canonical name, with SPNPolicy.Canonicalize
+	base      *http.Transport      // Base or the default
+	hs        *http.Transport      // base's clone for dedicated HTTP/1.1 connections
 	pool      connPool
 	known     sync.Map // origin string, or "proxy " + proxy URL -> originInfo
 	http1Only sync.Map // origin string -> true: it refused authentication over HTTP/2
@@ -193,6 +193,7 @@ func (t *Transport) init() {
 		}
 		t.krb.clients = newLRU[[32]byte, *krb.Client](maxIDs)
 		t.krb.failures = newLRU[krbFailureKey, krbFailure](maxIDs)
+		t.cnames = newLRU[string, string](maxCNAMEs)
 		t.base = t.Base
 		if t.base == nil {
 			t.base = http.DefaultTransport.(*http.Transport).Clone()
