@@ -82,6 +82,15 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, o.maxTime)
 		defer cancel()
 	}
+	if c.proxyNote != "" {
+		switch {
+		case o.verbose:
+			fmt.Fprintf(stderr, "* %s\n", c.proxyNote)
+		case o.proxyUser != "":
+			// -U would otherwise be ignored without a word.
+			o.fail(stderr, "warning: -U not used: %s", c.proxyNote)
+		}
+	}
 	tr := &tracer{w: stderr, verbose: o.verbose}
 	ctx = negotiate.WithClientTrace(ctx, &negotiate.ClientTrace{Leg: tr.leg})
 	req, err := c.newRequest(ctx)
