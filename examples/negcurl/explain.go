@@ -102,7 +102,11 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 		if o.keytab != "" && !ae.Proxy {
 			what = "keys in keytab " + o.keytab
 		}
-		return exitAuth, fmt.Sprintf("the KDC rejected the %s for %s: check the %s", what, who, what)
+		msg := fmt.Sprintf("the KDC rejected the %s for %s", what, who)
+		if ae.Proxy {
+			msg += fmt.Sprintf(" (Kerberos for proxy %s)", host)
+		}
+		return exitAuth, fmt.Sprintf("%s: check the %s", msg, what)
 
 	case errors.Is(err, negotiate.ErrUnsupportedScheme):
 		return exitAuth, notAllowed(o, c, p.name, host, ae.Proxy, offeredSchemes(resp, ae))
