@@ -286,3 +286,42 @@ func TestProxySkippedNote(t *testing.T) {
 	negcurl(t, runOpts{env: []string{"HTTP_PROXY=http://proxy.invalid:3128", "NO_PROXY=example.test"}}, "-v", "--noproxy", "127.0.0.1", "-u", ntlmUser+":"+ntlmPass, s.URL).check(t, 0,
 		`(?m)^\* HTTP_PROXY \(http://proxy\.invalid:3128\) not used for 127\.0\.0\.1: --noproxy lists it$`)
 }
+
+// TestKerberosRejectedByServer: a server whose keytab holds an old key
+// rejects the ticket the KDC issued; the password was right, so the
+// message points at the server's keytab, not at the password.
+func TestKerberosRejectedByServer(t *testing.T) {
+	k := kdc.New(t, realm, nil)
+	k.AddUser("alice", krbPass)
+	stale := k.AddService("HTTP/localhost")
+	k.AddService("HTTP/localhost") // the key changes; the server keeps the old one
+	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: stale}})
+	negcurl(t, runOpts{}, "--negotiate", "-u", krbUser+":"+krbPass, "--krb5-config", k.Krb5Conf(), s.URL).check(t, 4,
+		`^negcurl: server localhost:\d+ rejected the Kerberos ticket for alice@EXAMPLE\.TEST: its keytab may lack the current key of its service principal, or the principal belongs to another account: check the server's keytab \(klist -k\) and --spn\n$`)
+}
+
+func TestNoProxyMatcher(t *testing.T) {
+	tests := []struct {
+		list, host string
+		want       bool
+	}{
+		{"*", "anything.example", true},
+		{"example.com", "example.com", true},
+		{"example.com", "www.example.com", true},
+		{".example.com", "www.example.com", true},
+		{"example.com", "notexample.com", false},
+		{"10.0.0.5", "10.0.0.5", true},
+		{"10.0.0.5", "10.0.0.50", false},
+		{"192.168.0.0/16", "192.168.4.2", true},
+		{"192.168.0.0/16", "192.169.0.1", false},
+		{"::1", "::1", true},
+		{"[::1]", "::1", true},
+		{"localhost, 127.0.0.0/8", "127.0.0.1", true},
+		{"", "example.com", false},
+	}
+	for _, tt := range tests {
+		if got := noProxyMatcher(tt.list)(tt.host); got != tt.want {
+			t.Errorf("noProxyMatcher(%q)(%q) = %v; want %v", tt.list, tt.host, got, tt.want)
+		}
+	}
+}

@@ -564,19 +564,31 @@ func isLoopback(host string) bool {
 
 // noProxyMatcher returns curl's --noproxy test: "*" matches every host;
 // otherwise a host matches a listed name or is a subdomain of it (a leading
-// dot is ignored); IP addresses match exactly.
+// dot is ignored); IP addresses match exactly, or by CIDR block
+// (192.168.0.0/16), as curl 7.86 and later match them.
 func noProxyMatcher(list string) func(host string) bool {
 	var names []string
+	var blocks []*net.IPNet
 	for n := range strings.SplitSeq(list, ",") {
 		n = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(n), "."))
+		if _, block, err := net.ParseCIDR(n); err == nil {
+			blocks = append(blocks, block)
+			continue
+		}
 		if n != "" {
-			names = append(names, n)
+			names = append(names, strings.Trim(n, "[]"))
 		}
 	}
 	return func(host string) bool {
 		host = strings.ToLower(host)
+		ip := net.ParseIP(host)
 		for _, n := range names {
-			if n == "*" || host == n || (net.ParseIP(host) == nil && strings.HasSuffix(host, "."+n)) {
+			if n == "*" || host == n || (ip == nil && strings.HasSuffix(host, "."+n)) {
+				return true
+			}
+		}
+		for _, b := range blocks {
+			if ip != nil && b.Contains(ip) {
 				return true
 			}
 		}
