@@ -192,3 +192,24 @@ func isBool(f *flag.Flag) bool {
 	b, ok := f.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()
 }
+
+// allowed describes, for -v, the schemes allowed with the server or the
+// proxy and the flags that chose them.
+func (c *client) allowed(proxy bool) string {
+	p := c.transport.Preference
+	if proxy {
+		p = c.transport.ProxyPreference
+	}
+	var names []string
+	for _, s := range p {
+		if s == negotiate.SchemeBasic && c.url.Scheme != "https" {
+			continue // the Transport sends Basic only over TLS
+		}
+		names = append(names, s.String())
+	}
+	by := c.opts.schemeFlags(proxy)
+	if by == "" {
+		by = "the default"
+	}
+	return strings.Join(names, ", ") + " (" + by + ")"
+}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -93,7 +94,7 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 		case o.keytab != "" && !ae.Proxy:
 			return exitAuth, fmt.Sprintf("no usable key for %s in keytab %s: check the principal and the keytab (klist -k)", who, o.keytab)
 		case strings.HasPrefix(p.user, ":"):
-			return exitAuth, "no Kerberos credentials: run kinit or pass " + p.flag
+			return exitAuth, fmt.Sprintf("no Kerberos credentials for %s %s (%s :): run kinit, or pass %s user[:password]", p.name, host, p.flag, p.flag)
 		}
 		return exitAuth, fmt.Sprintf("no credentials fit what %s %s asks for (%s): pass %s user:password", p.name, host, offered(resp, ae), p.flag)
 
@@ -327,7 +328,32 @@ func explainConnection(err error, o *options, c *client) (int, string) {
 	case errors.As(err, &dnsErr):
 		return exitConnection, fmt.Sprintf("cannot resolve host %s: %v", dnsErr.Name, dnsErr.Err)
 	case errors.As(err, &opErr):
-		return exitConnection, fmt.Sprintf("cannot connect to %s: %v", host, opErr.Err)
+		// The innermost OpError holds the cause ("connect: connection
+		// refused"); net/http wraps a proxy's as "proxyconnect".
+		inner := opErr
+		for {
+			var next *net.OpError
+			if !errors.As(inner.Err, &next) {
+				break
+			}
+			inner = next
+		}
+		if pu := c.proxyFor(); pu != nil && (opErr.Op == "proxyconnect" || strings.Contains(err.Error(), pu.Host)) {
+			return exitConnection, fmt.Sprintf("cannot connect to proxy %s (for %s): %v", pu.Host, host, inner.Err)
+		}
+		return exitConnection, fmt.Sprintf("cannot connect to %s: %v", host, inner.Err)
 	}
 	return exitConnection, fmt.Sprintf("request to %s failed: %v", host, err)
+}
+
+// proxyFor returns the proxy the request goes through, nil if none.
+func (c *client) proxyFor() *url.URL {
+	if c.transport == nil || c.transport.Base == nil || c.transport.Base.Proxy == nil {
+		return nil
+	}
+	pu, err := c.transport.Base.Proxy(&http.Request{URL: c.url})
+	if err != nil {
+		return nil
+	}
+	return pu
 }

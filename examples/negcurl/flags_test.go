@@ -7,6 +7,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -323,5 +324,20 @@ func TestNoProxyMatcher(t *testing.T) {
 		if got := noProxyMatcher(tt.list)(tt.host); got != tt.want {
 			t.Errorf("noProxyMatcher(%q)(%q) = %v; want %v", tt.list, tt.host, got, tt.want)
 		}
+	}
+}
+
+// TestProxyUnreachable: a proxy that does not answer is named as the
+// party, not the origin behind it.
+func TestProxyUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	for _, target := range []string{"http://127.0.0.1:9/", "https://127.0.0.1:9/"} {
+		negcurl(t, runOpts{}, "-x", "http://"+addr, "-u", ntlmUser+":"+ntlmPass, target).check(t, 3,
+			`^negcurl: cannot connect to proxy 127\.0\.0\.1:\d+ \(for 127\.0\.0\.1:9\): .*refused\n$`)
 	}
 }

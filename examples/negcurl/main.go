@@ -82,6 +82,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, o.maxTime)
 		defer cancel()
 	}
+	if o.verbose {
+		fmt.Fprintf(stderr, "* schemes allowed with the server: %s\n", c.allowed(false))
+		if o.proxy || o.proxyUser != "" || o.proxyAnyauth || o.proxyNegotiate || o.proxyNTLM {
+			fmt.Fprintf(stderr, "* schemes allowed with a proxy: %s\n", c.allowed(true))
+		}
+	}
 	if c.proxyNote != "" {
 		switch {
 		case o.verbose:

@@ -282,7 +282,7 @@ func TestAuthFailures(t *testing.T) {
 		{"wrong Kerberos password", []string{"-u", krbUser + ":wrong-" + krbSecret, "--krb5-config", conf, krbSrv.URL},
 			`the KDC rejected the password for alice@EXAMPLE\.TEST: check the password`},
 		{"no Kerberos credentials", []string{"-u", ":", "--krb5-config", conf, krbSrv.URL},
-			`no Kerberos credentials: run kinit or pass -u`},
+			`no Kerberos credentials for server localhost:\d+ \(-u :\): run kinit, or pass -u user\[:password\]`},
 		{"no credentials at all", []string{ntlmSrv.URL},
 			`server 127\.0\.0\.1:\d+ asks for Negotiate, NTLM and no credentials were given: pass -u user\[:password\], or -u : for the Kerberos ticket cache`},
 		{"clock skew", []string{"-u", alice, "--krb5-config", skewConf, skewSrv.URL},
