@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -28,6 +29,15 @@ func TestSlogTrace(t *testing.T) {
 
 	basicTr := newTransport(t, basicSrv, negotiate.Password("bob", "hunter2"))
 	basicTr.AllowBasic = true
+	proxy := httptestutil.NewProxy(httptestutil.Config{Users: map[string]string{`TEST\carol`: "pr0xy-pass"}})
+	t.Cleanup(proxy.Close)
+	proxyURL, _ := url.Parse(proxy.URL)
+	proxyTr := &negotiate.Transport{
+		Base:             &http.Transport{Proxy: http.ProxyURL(proxyURL)},
+		Credentials:      alice(),
+		ProxyCredentials: negotiate.Password(`TEST\carol`, "pr0xy-pass"),
+	}
+	t.Cleanup(proxyTr.CloseIdleConnections)
 	tests := []struct {
 		name     string
 		tr       *negotiate.Transport
@@ -39,6 +49,8 @@ func TestSlogTrace(t *testing.T) {
 			[]string{"NTLM NEGOTIATE", "NTLM CHALLENGE", "NTLM AUTHENTICATE", `user: \"alice\"`, "status=401", "status=200"}},
 		{"Kerberos", krbTransport(t, k, krbAlice()), krbSrv.URL, krbPass,
 			[]string{"scheme=Negotiate", "Kerberos AP-REQ: ticket for HTTP/localhost@EXAMPLE.TEST", "Kerberos AP-REP", "status=200"}},
+		{"proxy", proxyTr, ntlmSrv.URL, "pr0xy-pass",
+			[]string{"proxy_scheme=NTLM", `proxy_sent="NTLM AUTHENTICATE`, `user: \"carol\"`, "proxy_received=", "scheme=NTLM", `user: \"alice\"`}},
 		{"Basic", basicTr, basicSrv.URL, "hunter2",
 			[]string{"scheme=Basic", "sent=redacted", "status=200"}},
 	}
