@@ -266,8 +266,8 @@ func unanswered(resp *http.Response, c *client) string {
 	}
 	host := c.url.Host
 	if peer == "proxy" {
-		host = "" // the proxy's address is not in the response
-		if pu, err := c.transport.Base.Proxy(resp.Request); err == nil && pu != nil {
+		host = "(unknown)" // the proxy's address is not in the response
+		if pu := c.proxyFor(); pu != nil {
 			host = pu.Host
 		}
 	}
