@@ -85,8 +85,15 @@ type Transport struct {
 	// Requests the caller makes directly always get credentials.
 	TrustHost func(host string) bool
 
-	// Preference orders the schemes tried when a server offers several.
-	// Nil means DefaultPreference: Negotiate, then NTLM, then Basic.
+	// Preference lists the schemes the Transport may answer an origin
+	// with, best first: when a server offers several, the earliest listed
+	// one it offers is used. A scheme not listed is never used, even when
+	// it is all the server offers (the 401 is then returned, and
+	// ResponseError reports ErrUnsupportedScheme); in particular Negotiate
+	// falls back to raw NTLM only when NTLM is listed (NTLM inside SPNEGO
+	// stays possible unless DisableNTLM). Listing Basic is not enough: it
+	// also needs AllowBasic and TLS. Nil means DefaultPreference:
+	// Negotiate, then NTLM, then Basic.
 	Preference []Scheme
 
 	// AllowBasic enables the Basic scheme, and then only over TLS: Basic
@@ -164,8 +171,9 @@ type Transport struct {
 	// without a token of its own is taken not to want authentication.
 	Preemptive bool
 
-	// ProxyPreference orders the schemes tried with a proxy that offers
-	// several, as Preference does with origins. Nil means Preference.
+	// ProxyPreference lists the schemes the Transport may answer a proxy
+	// with, best first, as Preference does for origins: unlisted schemes
+	// are never used. Nil means Preference.
 	ProxyPreference []Scheme
 
 	// ProxyCredentials authenticate to the proxy Base's Proxy func

@@ -2,6 +2,7 @@ package httptestutil
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -48,6 +49,19 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, side authS
 		return withUser(cs.user), true
 	}
 	scheme, token, ok := parseAuthorization(r.Header.Get(side.authorization))
+	ok = ok && s.offers(scheme)
+	if ok && strings.EqualFold(scheme, "Basic") {
+		// Basic authenticates this request only (RFC 7617).
+		if user, valid := s.basicUser(token); valid {
+			s.handshakes.Add(1)
+			s.authenticated.Add(1)
+			return withUser(user), true
+		}
+		s.rejections.Add(1)
+		w.Header().Set("X-Auth-Failure", "basic: unknown user or wrong password")
+		s.challenge(w, side)
+		return nil, false
+	}
 	if !ok {
 		s.unauthenticated.Add(1)
 		cs.ntlm, cs.spnego = nil, nil
@@ -117,4 +131,43 @@ func (s *Server) challenge(w http.ResponseWriter, side authSide) {
 		s.onBareChallenge(w.Header())
 	}
 	w.WriteHeader(side.status)
+}
+
+// offers reports whether the server accepts answers in scheme: the
+// schemes of Config.Schemes when set, else Negotiate and NTLM.
+func (s *Server) offers(scheme string) bool {
+	if s.cfg.Schemes == nil {
+		return !strings.EqualFold(scheme, "Basic")
+	}
+	for _, sc := range s.cfg.Schemes {
+		name, _, _ := strings.Cut(strings.TrimSpace(sc), " ")
+		if strings.EqualFold(name, scheme) {
+			return true
+		}
+	}
+	return false
+}
+
+// basicUser checks Basic credentials (user:password, RFC 7617) against
+// Config.Users and returns the user as User reports it.
+func (s *Server) basicUser(token []byte) (string, bool) {
+	name, pass, ok := strings.Cut(string(token), ":")
+	if !ok {
+		return "", false
+	}
+	domain, user, hasDomain := strings.Cut(name, `\`)
+	if !hasDomain {
+		domain, user = "", name
+	}
+	for n, p := range s.cfg.Users {
+		d, u, ok := strings.Cut(n, `\`)
+		if !ok {
+			d, u = "", n
+		}
+		if strings.EqualFold(u, user) && (d == "" || strings.EqualFold(d, domain)) &&
+			subtle.ConstantTimeCompare([]byte(p), []byte(pass)) == 1 {
+			return name, true
+		}
+	}
+	return "", false
 }

@@ -140,6 +140,9 @@ func (s *Server) ntlmUser(cs *connState, done bool) string {
 	if !done || cs.ntlm == nil {
 		return ""
 	}
+	if cs.ntlm.Domain() == "" {
+		return cs.ntlm.User()
+	}
 	return cs.ntlm.Domain() + `\` + cs.ntlm.User()
 }
 

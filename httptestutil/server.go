@@ -33,7 +33,12 @@ type Config struct {
 	Domain string
 
 	// Schemes are the challenges of a bare 401, one WWW-Authenticate line
-	// each, as IIS sends them. Nil means Negotiate then NTLM.
+	// each, as IIS sends them. Nil means Negotiate then NTLM. When set, it
+	// is also what the server accepts: a client's answer in a scheme not
+	// listed is taken as no answer (a bare challenge again), so a test
+	// sees a client that answers a scheme it was not offered fail. An
+	// entry such as `Basic realm="test"` offers Basic, verified against
+	// Users per request (Basic authenticates no connection).
 	Schemes []string
 
 	// Handler serves authenticated requests; nil means EchoHandler.
@@ -221,7 +226,8 @@ func Delegated(ctx context.Context) string {
 }
 
 // User returns the user that authenticated the request whose context is
-// ctx, as `DOMAIN\user`, or "".
+// ctx, or "": `DOMAIN\user` when the client named a domain (NTLM), the
+// bare user when it named none, user@REALM for Kerberos.
 func User(ctx context.Context) string {
 	u, _ := ctx.Value(userKey{}).(string)
 	return u
@@ -250,7 +256,7 @@ func (s *Server) acceptNTLM(cs *connState, token []byte) ([]byte, bool, error) {
 // decoded token.
 func parseAuthorization(v string) (scheme string, token []byte, ok bool) {
 	scheme, b64, found := strings.Cut(strings.TrimSpace(v), " ")
-	if !found || (!strings.EqualFold(scheme, "NTLM") && !strings.EqualFold(scheme, "Negotiate")) {
+	if !found || (!strings.EqualFold(scheme, "NTLM") && !strings.EqualFold(scheme, "Negotiate") && !strings.EqualFold(scheme, "Basic")) {
 		return "", nil, false
 	}
 	token, err := base64.StdEncoding.DecodeString(strings.TrimSpace(b64))

@@ -45,6 +45,8 @@ func runKerberos(w io.Writer) error {
 		}
 	}
 	st := k.Stats()
-	fmt.Fprintf(w, "KDC: %d AS and %d TGS exchange(s); the service ticket is cached, and a warm origin costs one round trip\n", st.ASRequests, st.TGSRequests)
+	fmt.Fprintf(w, "KDC: %d AS requests and %d TGS exchange(s)\n", st.ASRequests, st.TGSRequests)
+	fmt.Fprintf(w, "  what it proves: %d TGS exchange for 2 requests, because the service ticket is cached; the %d AS requests are one login (the KDC first asks for pre-authentication);\n", st.TGSRequests, st.ASRequests)
+	fmt.Fprintln(w, "  and the second request sent its token at once: an origin known to want Kerberos costs one round trip")
 	return nil
 }

@@ -20,6 +20,9 @@ func TestDemo(t *testing.T) {
 		"401 Unauthorized; why: negotiate: NTLM authentication",
 		"200 OK as alice@DEMO.TEST",
 		"1 TGS exchange(s)",
+		"what it proves: 1 handshake for 3 requests",
+		"2 connections, because the first try",
+		"what it proves: 1 TGS exchange for 2 requests",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out.String())

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,30 +58,21 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 
 	// A rejection by the server or proxy (not by the KDC).
 	rejected := ""
-	if errors.Is(err, negotiate.ErrRejected) && ae.Op != "acquire credentials" {
-		mech := p.mech
-		if mech == "" {
-			mech = ae.Scheme
-		}
-		rejected = fmt.Sprintf("%s rejected the %s credentials for %s", p.name, mech, who)
-		switch {
-		case o.noChannelBinding && c.url.Scheme == "https" && !ae.Proxy:
-			rejected += ": this connection sent no channel bindings (--no-channel-binding), which a server requiring Extended Protection refuses"
-		case mech == "NTLM":
-			rejected += ": check the user name (DOMAIN\\user) and the password"
-		default:
-			rejected += ": check the user name and the password"
-		}
+	if errors.Is(err, negotiate.ErrRejected) && fmt.Sprint(ae.Op) != "acquire credentials" {
+		rejected = p.rejection(o, c, ae)
 	}
 
 	// Why Kerberos failed or was not used. When NTLM stood in for it and
 	// was rejected too, the Kerberos cause leads if Kerberos was what the
 	// user meant (--negotiate, a user@REALM name, a ticket cache or
-	// keytab); otherwise the NTLM rejection does.
+	// keytab); otherwise the NTLM rejection does. When NTLM was the only
+	// scheme asked for, Kerberos is not mentioned.
 	if why, ok := kerberosCause(err, ae, p); ok {
 		switch {
 		case rejected == "":
 			return exitAuth, why
+		case o.ntlmOnly(ae.Proxy):
+			return exitAuth, rejected
 		case p.kerberosMeant(o):
 			return exitAuth, fmt.Sprintf("%s (NTLM, tried instead, was rejected for %s)", why, who)
 		default:
@@ -101,7 +94,7 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 		case o.keytab != "" && !ae.Proxy:
 			return exitAuth, fmt.Sprintf("no usable key for %s in keytab %s: check the principal and the keytab (klist -k)", who, o.keytab)
 		case strings.HasPrefix(p.user, ":"):
-			return exitAuth, "no Kerberos credentials: run kinit or pass " + p.flag
+			return exitAuth, fmt.Sprintf("no Kerberos credentials for %s %s (%s :): run kinit, or pass %s user[:password]", p.name, host, p.flag, p.flag)
 		}
 		return exitAuth, fmt.Sprintf("no credentials fit what %s %s asks for (%s): pass %s user:password", p.name, host, offered(resp, ae), p.flag)
 
@@ -110,16 +103,14 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 		if o.keytab != "" && !ae.Proxy {
 			what = "keys in keytab " + o.keytab
 		}
-		return exitAuth, fmt.Sprintf("the KDC rejected the %s for %s: check the %s", what, who, what)
+		msg := fmt.Sprintf("the KDC rejected the %s for %s", what, who)
+		if ae.Proxy {
+			msg += fmt.Sprintf(" (Kerberos for proxy %s)", host)
+		}
+		return exitAuth, fmt.Sprintf("%s: check the %s", msg, what)
 
 	case errors.Is(err, negotiate.ErrUnsupportedScheme):
-		msg := fmt.Sprintf("%s %s offers only %s, which negcurl may not use here", p.name, host, offered(resp, ae))
-		if c.url.Scheme == "http" {
-			msg += " (Basic is used only over https, or with --basic --insecure-basic)"
-		} else {
-			msg += " (for Basic, pass --basic or --anyauth)"
-		}
-		return exitAuth, msg
+		return exitAuth, notAllowed(o, c, p.name, host, ae.Proxy, offeredSchemes(resp, ae))
 
 	case errors.Is(err, negotiate.ErrHostNotAllowed):
 		return exitAuth, fmt.Sprintf("credentials were not sent to %s, reached by a redirect: pass --location-trusted to allow it", host)
@@ -127,6 +118,69 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 	// The rest (a malformed challenge, too many legs, a lost connection)
 	// is said well enough by the error itself, which holds no secret.
 	return exitAuth, strings.TrimPrefix(err.Error(), "negotiate: ")
+}
+
+// rejection says that the peer rejected the credentials, with the
+// mechanism, the likely cause and what to try.
+func (p peerInfo) rejection(o *options, c *client, ae *negotiate.AuthError) string {
+	mech := p.mech
+	if mech == "" {
+		mech = fmt.Sprint(ae.Scheme)
+	}
+	// Channel bindings go to the origin over https (through a proxy's
+	// tunnel too), never to a proxy.
+	overTLS := c.url.Scheme == "https" && !ae.Proxy
+	var msg string
+	switch mech {
+	case "Kerberos":
+		// The KDC issued the ticket, so the password was right: the
+		// server could not use the ticket.
+		msg = fmt.Sprintf("%s %s rejected the Kerberos ticket for %s: its keytab may lack the current key of its service principal, or the principal belongs to another account: check the server's keytab (klist -k) and --spn", p.name, p.host, p.who)
+	case "NTLM":
+		msg = fmt.Sprintf("%s %s rejected the NTLM credentials for %s: check the user name (DOMAIN\\user) and the password", p.name, p.host, p.who)
+	default:
+		msg = fmt.Sprintf("%s %s rejected the %s credentials for %s: check the user name and the password", p.name, p.host, mech, p.who)
+	}
+	switch {
+	case !overTLS || mech == "Basic":
+	case o.noChannelBinding:
+		msg += "; this connection sent no channel bindings (--no-channel-binding), which a server requiring Extended Protection refuses"
+	default:
+		msg += "; or, over https, the server requires Extended Protection and a TLS-inspecting middlebox changed the certificate: try --no-channel-binding to test"
+	}
+	return msg
+}
+
+// notAllowed explains a challenge in schemes the flags do not allow, and
+// names the flag that would.
+func notAllowed(o *options, c *client, peer, host string, proxy bool, schemes []string) string {
+	if len(schemes) == 0 {
+		return fmt.Sprintf("%s %s asks for authentication in no scheme negcurl knows", peer, host)
+	}
+	msg := fmt.Sprintf("%s %s offers %s", peer, host, strings.Join(schemes, ", "))
+	if f := o.schemeFlags(proxy); f != "" {
+		msg += ", which " + f + " does not allow"
+	} else {
+		msg += ", which negcurl does not use by default"
+	}
+	var hints []string
+	for _, sc := range schemes {
+		f := flagFor(sc, proxy)
+		switch {
+		case f == "" || slices.Contains(hints, f):
+		case f == "--basic" && c.url.Scheme == "http":
+			hints = append(hints, "--basic --insecure-basic (the password then travels in the clear)")
+		default:
+			hints = append(hints, f)
+		}
+	}
+	switch {
+	case len(hints) > 0:
+		msg += ": pass " + strings.Join(hints, " or ")
+	case proxy:
+		msg += ": negcurl authenticates to proxies with Negotiate or NTLM only"
+	}
+	return msg
 }
 
 // peerInfo is what a message needs about the peer that challenged.
@@ -151,7 +205,7 @@ func kerberosCause(err error, ae *negotiate.AuthError, p peerInfo) (string, bool
 	switch {
 	case errors.Is(err, negotiate.ErrClockSkew):
 		with := "the KDC"
-		if ae.Op != "acquire credentials" {
+		if fmt.Sprint(ae.Op) != "acquire credentials" {
 			with = p.name + " " + p.host
 		}
 		if d, ok := negotiate.ClockSkew(err); ok {
@@ -207,31 +261,35 @@ func unanswered(resp *http.Response, c *client) string {
 		return fmt.Sprintf("the %s answered %s with no challenge to answer", peer, resp.Status)
 	}
 	var names []string
-	basic := false
 	for _, ch := range cs {
 		names = append(names, ch.Scheme)
-		basic = basic || ch.Kind() == negotiate.SchemeBasic
 	}
-	who := peer + " " + c.url.Host
+	host := c.url.Host
 	if peer == "proxy" {
-		who = "the proxy"
+		host = "(unknown)" // the proxy's address is not in the response
+		if pu := c.proxyFor(); pu != nil {
+			host = pu.Host
+		}
 	}
-	msg := fmt.Sprintf("%s offers only %s, which negcurl may not use here", who, strings.Join(names, ", "))
-	if basic && c.url.Scheme == "http" {
-		msg += " (Basic is used only over https, or with --basic --insecure-basic)"
-	} else if basic {
-		msg += " (for Basic, pass --basic or --anyauth)"
-	}
-	return msg
+	return notAllowed(c.opts, c, peer, host, peer == "proxy", names)
 }
 
 // offered lists the schemes the server's last response offered.
 func offered(resp *http.Response, ae *negotiate.AuthError) string {
+	names := offeredSchemes(resp, ae)
+	if len(names) == 0 {
+		return "authentication"
+	}
+	return strings.Join(names, ", ")
+}
+
+// offeredSchemes returns the schemes the server's last response offered.
+func offeredSchemes(resp *http.Response, ae *negotiate.AuthError) []string {
 	if resp == nil {
 		resp = ae.Response
 	}
 	if resp == nil {
-		return "authentication"
+		return nil
 	}
 	name := "Www-Authenticate"
 	if ae.Proxy {
@@ -242,10 +300,7 @@ func offered(resp *http.Response, ae *negotiate.AuthError) string {
 	for _, ch := range cs {
 		names = append(names, ch.Scheme)
 	}
-	if len(names) == 0 {
-		return "authentication"
-	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 // explainConnection covers failures before any response: DNS, TCP, TLS,
@@ -273,7 +328,32 @@ func explainConnection(err error, o *options, c *client) (int, string) {
 	case errors.As(err, &dnsErr):
 		return exitConnection, fmt.Sprintf("cannot resolve host %s: %v", dnsErr.Name, dnsErr.Err)
 	case errors.As(err, &opErr):
-		return exitConnection, fmt.Sprintf("cannot connect to %s: %v", host, opErr.Err)
+		// The innermost OpError holds the cause ("connect: connection
+		// refused"); net/http wraps a proxy's as "proxyconnect".
+		inner := opErr
+		for {
+			var next *net.OpError
+			if !errors.As(inner.Err, &next) {
+				break
+			}
+			inner = next
+		}
+		if pu := c.proxyFor(); pu != nil && (opErr.Op == "proxyconnect" || strings.Contains(err.Error(), pu.Host)) {
+			return exitConnection, fmt.Sprintf("cannot connect to proxy %s (for %s): %v", pu.Host, host, inner.Err)
+		}
+		return exitConnection, fmt.Sprintf("cannot connect to %s: %v", host, inner.Err)
 	}
 	return exitConnection, fmt.Sprintf("request to %s failed: %v", host, err)
+}
+
+// proxyFor returns the proxy the request goes through, nil if none.
+func (c *client) proxyFor() *url.URL {
+	if c.transport == nil || c.transport.Base == nil || c.transport.Base.Proxy == nil {
+		return nil
+	}
+	pu, err := c.transport.Base.Proxy(&http.Request{URL: c.url})
+	if err != nil {
+		return nil
+	}
+	return pu
 }

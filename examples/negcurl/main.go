@@ -82,6 +82,21 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, o.maxTime)
 		defer cancel()
 	}
+	if o.verbose {
+		fmt.Fprintf(stderr, "* schemes allowed with the server: %s\n", c.allowed(false))
+		if o.proxy || o.proxyUser != "" || o.proxyAnyauth || o.proxyNegotiate || o.proxyNTLM {
+			fmt.Fprintf(stderr, "* schemes allowed with a proxy: %s\n", c.allowed(true))
+		}
+	}
+	if c.proxyNote != "" {
+		switch {
+		case o.verbose:
+			fmt.Fprintf(stderr, "* %s\n", c.proxyNote)
+		case o.proxyUser != "":
+			// -U would otherwise be ignored without a word.
+			o.fail(stderr, "warning: -U not used: %s", c.proxyNote)
+		}
+	}
 	tr := &tracer{w: stderr, verbose: o.verbose}
 	ctx = negotiate.WithClientTrace(ctx, &negotiate.ClientTrace{Leg: tr.leg})
 	req, err := c.newRequest(ctx)

@@ -278,11 +278,11 @@ func TestAuthFailures(t *testing.T) {
 		want string // the whole stderr line
 	}{
 		{"wrong NTLM password", []string{"--ntlm", "-u", ntlmUser + ":wrong-" + krbSecret, ntlmSrv.URL},
-			`server rejected the NTLM credentials for LAB\\bob: check the user name \(DOMAIN\\user\) and the password`},
+			`server 127\.0\.0\.1:\d+ rejected the NTLM credentials for LAB\\bob: check the user name \(DOMAIN\\user\) and the password`},
 		{"wrong Kerberos password", []string{"-u", krbUser + ":wrong-" + krbSecret, "--krb5-config", conf, krbSrv.URL},
 			`the KDC rejected the password for alice@EXAMPLE\.TEST: check the password`},
 		{"no Kerberos credentials", []string{"-u", ":", "--krb5-config", conf, krbSrv.URL},
-			`no Kerberos credentials: run kinit or pass -u`},
+			`no Kerberos credentials for server localhost:\d+ \(-u :\): run kinit, or pass -u user\[:password\]`},
 		{"no credentials at all", []string{ntlmSrv.URL},
 			`server 127\.0\.0\.1:\d+ asks for Negotiate, NTLM and no credentials were given: pass -u user\[:password\], or -u : for the Kerberos ticket cache`},
 		{"clock skew", []string{"-u", alice, "--krb5-config", skewConf, skewSrv.URL},
@@ -450,7 +450,7 @@ func TestProxyAuth(t *testing.T) {
 		{"Kerberos proxy, -U", []string{"-v", "-x", krbProxy.URL, "-U", krbUser + ":" + krbPass, "--krb5-config", conf},
 			0, `(?s)Proxy-Authorization: Negotiate <\d+ bytes>.*Kerberos AP-REQ: ticket for HTTP/localhost@EXAMPLE\.TEST`},
 		{"wrong proxy password", []string{"-x", ntlmProxy.URL, "-U", proxyUser + ":wrong-" + krbSecret},
-			4, `^negcurl: proxy rejected the NTLM credentials for LAB\\carol: check the user name \(DOMAIN\\user\) and the password \(Kerberos was not used: no Kerberos service principal fits 127\.0\.0\.1, an IP address: give the proxy by its host name in -x\)\n$`},
+			4, `^negcurl: proxy 127\.0\.0\.1:\d+ rejected the NTLM credentials for LAB\\carol: check the user name \(DOMAIN\\user\) and the password \(Kerberos was not used: no Kerberos service principal fits 127\.0\.0\.1, an IP address: give the proxy by its host name in -x\)\n$`},
 		{"no proxy credentials", []string{"-x", ntlmProxy.URL},
 			4, `^negcurl: proxy 127\.0\.0\.1:\d+ asks for Negotiate, NTLM and no credentials were given: pass -U user\[:password\], or -U : for the Kerberos ticket cache\n$`},
 	}
@@ -502,7 +502,7 @@ func TestInsecureBasic(t *testing.T) {
 	if r.stdout != "hello bob" || strings.Contains(r.stderr, ntlmPass) {
 		t.Errorf("stdout %q; want the body, and no password in -v output", r.stdout)
 	}
-	negcurl(t, runOpts{}, s.URL).check(t, 4, `server 127\.0\.0\.1:\d+ offers only Basic, which negcurl may not use here \(Basic is used only over https, or with --basic --insecure-basic\)`)
+	negcurl(t, runOpts{}, s.URL).check(t, 4, `server 127\.0\.0\.1:\d+ offers Basic, which negcurl does not use by default: pass --basic --insecure-basic \(the password then travels in the clear\)`)
 }
 
 func TestDelegation(t *testing.T) {

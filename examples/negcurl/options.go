@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ type options struct {
 	proxy, noproxy                bool // whether -x, --noproxy were given
 	proxyURL, noproxyList         string
 	proxyNegotiate, proxyNTLM     bool
+	proxyAnyauth                  bool
 	method                        string
 	headers                       []string
 	data                          dataList
@@ -82,21 +84,26 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 // usageText is what -h prints. Each flag takes one or two dashes.
 const usageText = `usage: negcurl [flags] URL
 
-Flags may come before or after the URL; give each on its own (-s -v, not -sv).
+Flags may come before or after the URL; short flags combine as in curl (-sSL,
+-kv, -sSo FILE).
 
 Server authentication
   -u, --user USER[:PASSWORD]  credentials; the password is asked for when missing.
                               USER is DOMAIN\user, user@REALM or user.
                               -u : uses the Kerberos ticket cache (KRB5CCNAME) or
                               client keytab (KRB5_CLIENT_KTNAME) of the environment
-      --negotiate, --ntlm     use only these schemes (both: Negotiate first)
-      --basic                 use Basic: only over https unless --insecure-basic
-      --anyauth               what the server offers, best first (the default),
-                              Basic included over https
+      --negotiate, --ntlm, --basic  allow this scheme; several add up, and the
+                              best the server offers is used (Negotiate, NTLM,
+                              Basic). Basic only over https unless --insecure-basic
+      --anyauth               allow every scheme, Basic included over https
+                              (none of these: Negotiate and NTLM)
 Proxy
   -x, --proxy URL             proxy (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)
   -U, --proxy-user USER[:PASSWORD]  proxy credentials; -U : for the ticket cache
-      --proxy-negotiate, --proxy-ntlm  accepted; the proxy's offer decides
+      --proxy-negotiate       use only Negotiate with the proxy
+      --proxy-ntlm            use only NTLM with the proxy
+      --proxy-anyauth         Negotiate or NTLM, the best the proxy offers (the
+                              default); one of these three, in this order, wins
       --noproxy LIST          hosts reached directly (comma-separated, * for all)
 Request and response
   -X, --request METHOD        -H, --header 'Name: value' (repeatable)
@@ -149,8 +156,9 @@ func parseArgs(args []string) (*options, error) {
 	boolean(&o.insecureBasic, []string{"insecure-basic"}, "allow --basic over plain http: the password travels in the clear")
 	str(&o.proxyURL, []string{"x", "proxy"}, "use the proxy at `URL` (default: the proxy environment variables)")
 	str(&o.proxyUser, []string{"U", "proxy-user"}, "`user[:password]` for the proxy; -U : for default (Kerberos) credentials")
-	boolean(&o.proxyNegotiate, []string{"proxy-negotiate"}, "use Negotiate with the proxy (accepted for curl's sake: the proxy's offer decides)")
-	boolean(&o.proxyNTLM, []string{"proxy-ntlm"}, "use NTLM with the proxy (accepted for curl's sake: the proxy's offer decides)")
+	boolean(&o.proxyNegotiate, []string{"proxy-negotiate"}, "use only Negotiate with the proxy")
+	boolean(&o.proxyNTLM, []string{"proxy-ntlm"}, "use only NTLM with the proxy")
+	boolean(&o.proxyAnyauth, []string{"proxy-anyauth"}, "use Negotiate or NTLM with the proxy, the best it offers (the default)")
 	str(&o.noproxyList, []string{"noproxy"}, "comma-separated `hosts` reached without the proxy (* for all)")
 	str(&o.method, []string{"X", "request"}, "request `METHOD`")
 	fs.Var(&headers, "H", "add a request `header` 'Name: value' (repeatable)")
@@ -180,6 +188,7 @@ func parseArgs(args []string) (*options, error) {
 
 	// Parse, taking each non-flag argument as the URL, so that flags may
 	// follow it. A bounded loop: every turn consumes at least one argument.
+	args = splitShortFlags(fs, args)
 	var urls []string
 	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
@@ -278,6 +287,7 @@ type client struct {
 	creds      *negotiate.Credentials
 	proxyCreds *negotiate.Credentials // -U
 	password   string                 // for --basic over plain http, sent by negcurl itself
+	proxyNote  string                 // why a configured proxy is not used for the URL, "" if it is or none is
 	body       []byte
 	hasBody    bool
 }
@@ -391,6 +401,7 @@ func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*cl
 		return nil, err
 	}
 	base.Proxy = proxy
+	c.proxyNote = o.proxySkipped(u, proxy)
 
 	t := &negotiate.Transport{
 		Base:                   base,
@@ -407,21 +418,9 @@ func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*cl
 	if o.locationTrusted {
 		t.TrustHost = func(string) bool { return true }
 	}
-	if o.negotiate || o.ntlm || o.basic {
-		if o.negotiate {
-			t.Preference = append(t.Preference, negotiate.SchemeNegotiate)
-		}
-		if o.ntlm {
-			t.Preference = append(t.Preference, negotiate.SchemeNTLM)
-		}
-		if o.basic {
-			t.Preference = append(t.Preference, negotiate.SchemeBasic)
-			t.AllowBasic = true
-		}
-	}
-	if o.anyauth {
-		t.AllowBasic = true
-	}
+	t.Preference = o.preference()
+	t.ProxyPreference = o.proxyPreference()
+	t.AllowBasic = slices.Contains(t.Preference, negotiate.SchemeBasic)
 	if o.basic {
 		if c.password == "" && (c.creds == nil || o.keytab != "" || strings.HasPrefix(o.user, ":")) {
 			return nil, errors.New("--basic needs -u user:password")
@@ -513,21 +512,83 @@ func (o *options) proxyFunc() (func(*http.Request) (*url.URL, error), error) {
 	}, nil
 }
 
+// proxySkipped says why the proxy that -x or the environment names is not
+// used for u, or "" when it is used or none is named. It keeps the user
+// from wondering why -U did nothing: Go's proxy rule (httpproxy) never
+// proxies a loopback host, where curl would.
+func (o *options) proxySkipped(u *url.URL, proxy func(*http.Request) (*url.URL, error)) string {
+	var named, env string
+	if o.proxy {
+		named = o.proxyURL
+	} else {
+		cfg := httpproxy.FromEnvironment()
+		named, env = cfg.HTTPProxy, "HTTP_PROXY"
+		if u.Scheme == "https" {
+			named, env = cfg.HTTPSProxy, "HTTPS_PROXY"
+		}
+	}
+	if named == "" || proxy == nil {
+		return ""
+	}
+	if pu, err := proxy(&http.Request{URL: u}); err != nil || pu != nil {
+		return ""
+	}
+	host := u.Hostname()
+	shown := named
+	if pu, err := url.Parse(named); err == nil && pu.User != nil {
+		shown = pu.Redacted()
+	}
+	what := "proxy " + shown
+	if env != "" {
+		what = fmt.Sprintf("%s (%s)", env, shown)
+	}
+	switch {
+	case o.noproxy:
+		return fmt.Sprintf("%s not used for %s: --noproxy lists it", what, host)
+	case o.proxy:
+		return ""
+	case isLoopback(host):
+		return fmt.Sprintf("%s not used for %s: Go never takes the environment's proxy to a loopback host; pass -x to use it", what, host)
+	}
+	return fmt.Sprintf("%s not used for %s: NO_PROXY lists it", what, host)
+}
+
+// isLoopback reports whether host is localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // noProxyMatcher returns curl's --noproxy test: "*" matches every host;
 // otherwise a host matches a listed name or is a subdomain of it (a leading
-// dot is ignored); IP addresses match exactly.
+// dot is ignored); IP addresses match exactly, or by CIDR block
+// (192.168.0.0/16), as curl 7.86 and later match them.
 func noProxyMatcher(list string) func(host string) bool {
 	var names []string
+	var blocks []*net.IPNet
 	for n := range strings.SplitSeq(list, ",") {
 		n = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(n), "."))
+		if _, block, err := net.ParseCIDR(n); err == nil {
+			blocks = append(blocks, block)
+			continue
+		}
 		if n != "" {
-			names = append(names, n)
+			names = append(names, strings.Trim(n, "[]"))
 		}
 	}
 	return func(host string) bool {
 		host = strings.ToLower(host)
+		ip := net.ParseIP(host)
 		for _, n := range names {
-			if n == "*" || host == n || (net.ParseIP(host) == nil && strings.HasSuffix(host, "."+n)) {
+			if n == "*" || host == n || (ip == nil && strings.HasSuffix(host, "."+n)) {
+				return true
+			}
+		}
+		for _, b := range blocks {
+			if ip != nil && b.Contains(ip) {
 				return true
 			}
 		}

@@ -3,15 +3,18 @@ package kdc_test
 import (
 	"fmt"
 	"log"
+	"net/http"
+	"strings"
 
-	"github.com/jcmturner/gokrb5/v8/client"
-
+	"github.com/negotiate-go/negotiate"
+	"github.com/negotiate-go/negotiate/httptestutil"
 	"github.com/negotiate-go/negotiate/httptestutil/kdc"
 )
 
-// A KDC for a demo or a test without testing.TB: a user logs in with
-// gokrb5's client and gets a ticket for a web service, which the service's
-// keytab decrypts.
+// A KDC for a demo or a test without testing.TB: a web server checks
+// tickets with the keytab the KDC made for its service principal, and a
+// negotiate.Transport logs in as a user of the realm, gets a ticket for the
+// server and verifies the server's answer.
 func ExampleStart() {
 	k, err := kdc.Start("EXAMPLE.TEST", nil)
 	if err != nil {
@@ -19,17 +22,24 @@ func ExampleStart() {
 	}
 	defer k.Close()
 	k.AddUser("alice", "secret")
-	kt := k.AddService("HTTP/www.example.test")
 
-	cl := client.NewWithPassword("alice", k.Realm(), "secret", k.Config(), client.DisablePAFXFAST(true))
-	defer cl.Destroy()
-	tkt, _, err := cl.GetServiceTicket("HTTP/www.example.test")
+	srv := httptestutil.NewUnstartedServer(httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{
+		SPN:    "HTTP/localhost",
+		Keytab: k.AddService("HTTP/localhost"),
+	}})
+	srv.Start()
+	defer srv.Close()
+
+	tr := &negotiate.Transport{
+		Credentials: negotiate.Password("alice@EXAMPLE.TEST", "secret"),
+		Krb5Config:  k.Krb5Conf(), // a krb5.conf that names this KDC
+	}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(strings.Replace(srv.URL, "127.0.0.1", "localhost", 1))
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := tkt.DecryptEncPart(kt, nil); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(tkt.DecryptedEncPart.CName.PrincipalNameString(), k.Stats().TGSBySPN)
-	// Output: alice map[HTTP/www.example.test:1]
+	resp.Body.Close()
+	fmt.Println(resp.Status, resp.Header.Get("X-User"), k.Stats().TGSBySPN)
+	// Output: 200 OK alice@EXAMPLE.TEST map[HTTP/localhost:1]
 }

@@ -594,7 +594,9 @@ func (c *Client) asExchange(ctx context.Context) (*cred, error) {
 		rb, err = sendToKDC(ctx, c.cfg, c.realm, b)
 	}
 	if errors.As(err, &ke) {
-		return nil, newError(ke, c.Principal(), c.now())
+		e := newError(ke, c.Principal(), c.now())
+		e.Login, e.Keytab = true, !c.hasPass
+		return nil, e
 	}
 	if err != nil {
 		return nil, err
@@ -612,7 +614,7 @@ func (c *Client) asExchange(ctx context.Context) (*cred, error) {
 	if err != nil {
 		// RFC 4120 §3.1.5: a reply we cannot decrypt means a wrong
 		// password (or keytab) when the KDC did not check pre-auth.
-		return nil, &Error{Code: errorcode.KRB_AP_ERR_BAD_INTEGRITY, Name: "KRB_AP_ERR_BAD_INTEGRITY", Principal: c.Principal(), Text: "cannot decrypt the AS-REP", Err: gss.ErrRejected}
+		return nil, &Error{Code: errorcode.KRB_AP_ERR_BAD_INTEGRITY, Name: "KRB_AP_ERR_BAD_INTEGRITY", Principal: c.Principal(), Text: "cannot decrypt the AS-REP", Err: gss.ErrRejected, Login: true, Keytab: !c.hasPass}
 	}
 	var part messages.EncKDCRepPart
 	if err := part.Unmarshal(plain); err != nil {

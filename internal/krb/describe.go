@@ -86,8 +86,13 @@ func Describe(token []byte) (string, error) {
 			return "", fmt.Errorf("negotiate: kerberos: bad KRB-ERROR: %w", gss.ErrMalformedToken)
 		}
 		s := fmt.Sprintf("%s KRB-ERROR: %s (%d)", prefix, errorName(ke.ErrorCode), ke.ErrorCode)
+		principal := ""
 		if len(ke.SName.NameString) > 0 {
-			s += fmt.Sprintf(" for %s@%s", ke.SName.PrincipalNameString(), ke.Realm)
+			principal = ke.SName.PrincipalNameString() + "@" + ke.Realm
+			s += " for " + principal
+		}
+		if cause := (&Error{Code: ke.ErrorCode, Principal: principal}).cause(); cause != "" {
+			s += " (" + cause + ")"
 		}
 		if ke.EText != "" {
 			s += fmt.Sprintf(": %q", ke.EText)

@@ -20,8 +20,10 @@ import (
 // gss sentinel the code maps to, so errors.Is(err, gss.ErrClockSkew) and
 // the like work on any error wrapping an *Error.
 //
-// The message carries the code, its name, the principal concerned and the
-// KDC's e-text; never a key, ticket or password.
+// The message says the cause in plain words ("KDC rejected the password
+// for alice@EXAMPLE.COM") with the code's name after it; the code itself,
+// the principal and the peer's e-text stay in the fields. Never a key,
+// ticket or password.
 type Error struct {
 	Code      int32         // RFC 4120 §7.5.9 error code
 	Name      string        // e.g. "KDC_ERR_S_PRINCIPAL_UNKNOWN"
@@ -29,21 +31,73 @@ type Error struct {
 	Skew      time.Duration // for KRB_AP_ERR_SKEW: peer's time minus ours
 	Text      string        // the peer's e-text, if any
 	Err       error         // the gss sentinel
+	// Login reports that the error ended a login (an AS exchange), so that
+	// a failed integrity check means a wrong password or key; Keytab, that
+	// the key came from a keytab rather than a password.
+	Login, Keytab bool
 }
 
 // Error implements the error interface.
 func (e *Error) Error() string {
+	if cause := e.cause(); cause != "" {
+		return "negotiate: " + cause + " (" + e.Name + ")"
+	}
 	msg := "negotiate: kerberos error " + e.Name
 	if e.Principal != "" {
 		msg += " for " + e.Principal
-	}
-	if e.Code == errorcode.KRB_AP_ERR_SKEW && e.Skew != 0 {
-		msg += fmt.Sprintf(" (clock skew %v)", e.Skew.Round(time.Second))
 	}
 	if e.Text != "" {
 		msg += fmt.Sprintf(": %q", e.Text)
 	}
 	return msg
+}
+
+// cause says what the error means in plain words, "" for codes without a
+// plain meaning (the name and e-text then say it).
+func (e *Error) cause() string {
+	p := e.Principal
+	if p == "" {
+		p = "the principal"
+	}
+	secret := "password"
+	if e.Keytab {
+		secret = "keytab's key"
+	}
+	switch e.Code {
+	case errorcode.KDC_ERR_PREAUTH_FAILED:
+		return fmt.Sprintf("KDC rejected the %s for %s", secret, p)
+	case errorcode.KRB_AP_ERR_BAD_INTEGRITY:
+		if e.Login {
+			return fmt.Sprintf("KDC rejected the %s for %s", secret, p)
+		}
+		return fmt.Sprintf("integrity check failed for %s: the keys do not match", p)
+	case errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN:
+		return fmt.Sprintf("KDC does not know the user %s", p)
+	case errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN:
+		return fmt.Sprintf("KDC does not know the service principal %s", p)
+	case errorcode.KRB_AP_ERR_MODIFIED:
+		return fmt.Sprintf("server cannot decrypt the ticket for %s: its keytab lacks the KDC's current key", p)
+	case errorcode.KRB_AP_ERR_SKEW:
+		if e.Skew != 0 {
+			return fmt.Sprintf("clock skew of %v is too great for %s", e.Skew.Round(time.Second), p)
+		}
+		return fmt.Sprintf("clock skew is too great for %s", p)
+	case errorcode.KRB_AP_ERR_TKT_NYV:
+		return fmt.Sprintf("ticket for %s is not valid yet: the clocks differ", p)
+	case errorcode.KDC_ERR_KEY_EXPIRED:
+		return fmt.Sprintf("password of %s has expired", p)
+	case errorcode.KDC_ERR_CLIENT_REVOKED:
+		return fmt.Sprintf("account %s is disabled or locked", p)
+	case errorcode.KRB_AP_ERR_TKT_EXPIRED:
+		return fmt.Sprintf("ticket for %s has expired", p)
+	case errorcode.KDC_ERR_ETYPE_NOSUPP:
+		return fmt.Sprintf("KDC shares no encryption type with this client for %s", p)
+	case errorcode.KDC_ERR_BADOPTION:
+		return fmt.Sprintf("KDC refused the ticket options asked for %s", p)
+	case errorcode.KDC_ERR_POLICY:
+		return fmt.Sprintf("KDC policy refused the request for %s", p)
+	}
+	return ""
 }
 
 // Unwrap returns the gss sentinel.

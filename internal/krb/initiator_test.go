@@ -311,3 +311,30 @@ func FuzzDescribe(f *testing.F) {
 		}
 	})
 }
+
+// TestErrorMessages: an error says its cause in plain words, with the
+// code's name after it, and keeps the code in its fields.
+func TestErrorMessages(t *testing.T) {
+	tests := []struct {
+		e    Error
+		want string
+	}{
+		{Error{Code: errorcode.KDC_ERR_PREAUTH_FAILED, Name: "KDC_ERR_PREAUTH_FAILED", Principal: "alice@R", Text: "pre-authentication failed", Login: true},
+			"negotiate: KDC rejected the password for alice@R (KDC_ERR_PREAUTH_FAILED)"},
+		{Error{Code: errorcode.KDC_ERR_PREAUTH_FAILED, Name: "KDC_ERR_PREAUTH_FAILED", Principal: "alice@R", Login: true, Keytab: true},
+			"negotiate: KDC rejected the keytab's key for alice@R (KDC_ERR_PREAUTH_FAILED)"},
+		{Error{Code: errorcode.KRB_AP_ERR_BAD_INTEGRITY, Name: "KRB_AP_ERR_BAD_INTEGRITY", Principal: "alice@R", Login: true},
+			"negotiate: KDC rejected the password for alice@R (KRB_AP_ERR_BAD_INTEGRITY)"},
+		{Error{Code: errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, Name: "KDC_ERR_S_PRINCIPAL_UNKNOWN", Principal: "HTTP/web@R"},
+			"negotiate: KDC does not know the service principal HTTP/web@R (KDC_ERR_S_PRINCIPAL_UNKNOWN)"},
+		{Error{Code: errorcode.KRB_AP_ERR_SKEW, Name: "KRB_AP_ERR_SKEW", Principal: "alice@R", Skew: 7 * time.Minute},
+			"negotiate: clock skew of 7m0s is too great for alice@R (KRB_AP_ERR_SKEW)"},
+		{Error{Code: 999, Name: "KRB_ERROR_999", Principal: "alice@R", Text: "odd"},
+			`negotiate: kerberos error KRB_ERROR_999 for alice@R: "odd"`},
+	}
+	for _, tt := range tests {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("Error{Code: %d}.Error() = %q; want %q", tt.e.Code, got, tt.want)
+		}
+	}
+}
