@@ -61,7 +61,7 @@ func (r *roundTrip) run() (*http.Response, error) {
 	if v, ok := r.t.known.Load(r.key.origin); ok {
 		return r.dialAndExchange(v.(originInfo).scheme)
 	}
-	if r.t.Preemptive && r.creds.hasKerberos() && r.t.prefers(SchemeNegotiate) {
+	if r.t.Preemptive && r.creds.hasKerberos() && r.t.prefers(false, SchemeNegotiate) {
 		r.speculative = true
 		return r.dialAndExchange(SchemeNegotiate)
 	}

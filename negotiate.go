@@ -29,9 +29,13 @@ func (t *Transport) canUse(s Scheme, c *Credentials) bool {
 	return false
 }
 
-// prefers reports whether s is among the schemes the Transport may choose.
-func (t *Transport) prefers(s Scheme) bool {
+// prefers reports whether s is among the schemes the Transport may choose
+// with origins, or with the proxy: ProxyPreference, else Preference.
+func (t *Transport) prefers(proxy bool, s Scheme) bool {
 	prefer := t.Preference
+	if proxy && t.ProxyPreference != nil {
+		prefer = t.ProxyPreference
+	}
 	if prefer == nil {
 		prefer = DefaultPreference
 	}
@@ -46,8 +50,9 @@ func (t *Transport) prefers(s Scheme) bool {
 // newContext returns the security context that answers scheme for a
 // request to u over a connection with TLS state st (nil: plain HTTP). It may
 // answer another scheme than asked (Negotiate falls back to raw NTLM when
-// Kerberos cannot work and the server offered NTLM), and says which.
-func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, id identity, u *url.URL, st *tls.ConnectionState, offeredNTLM bool) (gss.Context, Scheme, error) {
+// Kerberos cannot work and rawNTLM says the peer offered NTLM and the
+// peer's preference allows it), and says which.
+func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, id identity, u *url.URL, st *tls.ConnectionState, rawNTLM bool) (gss.Context, Scheme, error) {
 	cb := t.bindingsFor(st)
 	if sec, ok, err := t.platformContext(ctx, scheme, c, u, cb); ok || err != nil {
 		return sec, scheme, err
@@ -57,7 +62,7 @@ func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credential
 		sec, err := t.newNTLM(ctx, c, u, cb)
 		return sec, scheme, err
 	case SchemeNegotiate:
-		return t.newNegotiate(ctx, c, id, u, cb, offeredNTLM)
+		return t.newNegotiate(ctx, c, id, u, cb, rawNTLM)
 	case SchemeBasic:
 		if st == nil {
 			return nil, scheme, errors.New("negotiate: Basic is never sent over plain HTTP")

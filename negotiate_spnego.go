@@ -25,7 +25,7 @@ func (t *Transport) negotiateUsable(c *Credentials) bool {
 // and the server also offered raw NTLM, raw NTLM is used instead, as Squid
 // and Samba verifiers need (FIELD-NOTES). Otherwise SPNEGO carries NTLM,
 // with the mechListMIC MS-SPNG requires.
-func (t *Transport) newNegotiate(ctx context.Context, c *Credentials, id identity, u *url.URL, cb *gss.ChannelBindings, offeredNTLM bool) (gss.Context, Scheme, error) {
+func (t *Transport) newNegotiate(ctx context.Context, c *Credentials, id identity, u *url.URL, cb *gss.ChannelBindings, rawNTLM bool) (gss.Context, Scheme, error) {
 	var mechs []spnego.Mech
 	first, krbErr := t.startKerberos(ctx, c, id, u, cb)
 	if krbErr == nil {
@@ -37,7 +37,7 @@ func (t *Transport) newNegotiate(ctx context.Context, c *Credentials, id identit
 		return nil, SchemeNegotiate, krbErr
 	}
 	ntlmOK := !t.DisableNTLM && c.hasNTLM()
-	if krbErr != nil && ntlmOK && offeredNTLM && t.prefers(SchemeNTLM) {
+	if krbErr != nil && ntlmOK && rawNTLM {
 		sec, err := t.newNTLM(ctx, c, u, cb)
 		if err != nil {
 			return nil, SchemeNTLM, err

@@ -121,7 +121,8 @@ func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 	if v, ok := r.t.known.Load(r.memoryKey(s)); ok {
 		offeredNTLM = v.(originInfo).offeredNTLM
 	}
-	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, r.identityFor(s), u, st, offeredNTLM)
+	rawNTLM := offeredNTLM && r.t.prefers(s.proxy, SchemeNTLM)
+	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, r.identityFor(s), u, st, rawNTLM)
 	if err != nil {
 		return r.slotFail(s, scheme, 1, "acquire credentials", 0, err)
 	}
