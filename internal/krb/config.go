@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,6 +26,9 @@ const (
 	// its includes, so that files including each other many times over
 	// cannot make loading take forever (the sizes are bounded in guard.go).
 	maxConfigFiles = 256
+	// maxConfigLines bounds the lines of settings handed to gokrb5's
+	// parser (see parseConfig); real files have tens.
+	maxConfigLines = 10000
 )
 
 // LoadConfig reads the krb5.conf at path, with its include and includedir
@@ -70,12 +72,15 @@ func DefaultConfig() (*config.Config, error) {
 // parseConfig parses expanded krb5.conf text. Sections are merged by name
 // first: gokrb5 keeps only the last [realms] (or [libdefaults]) section it
 // sees, while included files commonly add sections of the same name.
-// Subsections gokrb5 cannot read are dropped (see subsectionDepth).
+// Only what gokrb5 reads is handed to it: the sections and subsections it
+// knows (see subsectionDepth), without blank lines and comments, and at
+// most maxConfigLines lines, as it spends tens of microseconds on each
+// line (it compiles five regular expressions per line).
 func parseConfig(text string) (*config.Config, error) {
 	var order []string
 	sections := map[string][]string{}
 	cur := ""
-	depth, keep := 0, 0
+	depth, keep, lines := 0, 0, 0
 	sc := bufio.NewScanner(strings.NewReader(text))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
@@ -90,8 +95,11 @@ func parseConfig(text string) (*config.Config, error) {
 			depth, keep = 0, subsectionDepth(cur)
 			continue
 		}
-		if cur == "" {
-			continue // relations outside any section mean nothing
+		if cur == "" || keep < 0 {
+			continue // outside any section, or in one gokrb5 skips
+		}
+		if t == "" || t[0] == '#' || t[0] == ';' {
+			continue // krb5.conf(5): comments start with # or ;
 		}
 		// krb5.conf(5): "name = {" opens a subsection, "}" closes it.
 		drop := false
@@ -108,6 +116,9 @@ func parseConfig(text string) (*config.Config, error) {
 			drop = depth > keep
 		}
 		if !drop {
+			if lines++; lines > maxConfigLines {
+				return nil, fmt.Errorf("negotiate: krb5.conf has more than %d lines of settings: %w", maxConfigLines, gss.ErrNoCredentials)
+			}
 			sections[cur] = append(sections[cur], line)
 		}
 	}
@@ -145,10 +156,11 @@ func parseConfig(text string) (*config.Config, error) {
 
 // subsectionDepth is how deep gokrb5 reads the subsections of a krb5.conf
 // section: one level in [realms] (the realms themselves), none in
-// [libdefaults] and [domain_realm]. Deeper ones, valid for MIT krb5 (a
-// realm's auth_to_local_names, a realm-specific [libdefaults] block),
-// would make gokrb5 v8.4.4 fail or panic (index out of range) and hold
-// nothing it uses; other sections gokrb5 skips whole.
+// [libdefaults] and [domain_realm], and -1 for the sections it skips whole
+// ([capaths], [appdefaults], [plugins] ...). Deeper subsections, valid for
+// MIT krb5 (a realm's auth_to_local_names, a realm-specific [libdefaults]
+// block), hold nothing gokrb5 uses and would make gokrb5 v8.4.4 fail or
+// panic (index out of range).
 func subsectionDepth(section string) int {
 	switch section {
 	case "realms":
@@ -156,7 +168,7 @@ func subsectionDepth(section string) int {
 	case "libdefaults", "domain_realm":
 		return 0
 	}
-	return math.MaxInt
+	return -1
 }
 
 // expander expands the include and includedir directives of a krb5.conf

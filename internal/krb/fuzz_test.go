@@ -251,8 +251,8 @@ func FuzzKDCReplyParts(f *testing.F) {
 }
 
 // keytabSeeds are real keytabs: the KDC's for a user and a service, an
-// empty one, and the same keys in the version 1 (native byte order)
-// format.
+// empty one, and the user's read as version 1 (native byte order, no name
+// type).
 func keytabSeeds(tb testing.TB, r *kdcRecording) [][]byte {
 	tb.Helper()
 	var out [][]byte
@@ -263,7 +263,9 @@ func keytabSeeds(tb testing.TB, r *kdcRecording) [][]byte {
 		}
 		out = append(out, b)
 	}
-	return out
+	v1 := append([]byte(nil), out[0]...)
+	v1[1] = 1
+	return append(out, v1)
 }
 
 // FuzzParseKeytab parses keytabs: errors wrap ErrNoCredentials and never
@@ -303,6 +305,24 @@ func confSeeds(r *kdcRecording) [][2]string {
 		{"include $DIR/krb5.conf\n", ""},
 		{"[realms]\n EXAMPLE.TEST = {\n  kdc = kdc.example.test\n  admin_server = kdc.example.test\n  v4_realm = X\n }\n", ""},
 	}
+}
+
+// FuzzParseConfig parses krb5.conf texts without includes: the fast
+// target for gokrb5's parser behind ours.
+func FuzzParseConfig(f *testing.F) {
+	r := recordKDC(f)
+	for _, s := range confSeeds(r) {
+		f.Add(s[0] + s[1])
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		cfg, err := parseConfig(text)
+		if err == nil && cfg == nil {
+			t.Errorf("parseConfig(%q) = nil, nil", text)
+		}
+		if errors.Is(err, errPanicked) && !errors.Is(err, gss.ErrNoCredentials) {
+			t.Errorf("parseConfig(%q) = %v; want ErrNoCredentials", text, err)
+		}
+	})
 }
 
 // FuzzLoadConfig loads a krb5.conf that may include a second file (as an

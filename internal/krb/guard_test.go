@@ -77,6 +77,33 @@ func TestConfigCrashers(t *testing.T) {
 	}
 }
 
+// TestConfigRefused: krb5.conf texts that gokrb5 v8.4.4 panics on and
+// that MIT krb5 does not accept either are refused with an error wrapping
+// ErrNoCredentials, and so are texts over maxConfigLines settings.
+func TestConfigRefused(t *testing.T) {
+	tests := []struct {
+		name, conf string
+	}{
+		// Found by FuzzParseConfig: a realm block opened and closed on
+		// one line makes parseRealms slice lines[1:0].
+		{"block on one line", "[reAlms]\n={}"}, // 5b7265416c6d735d0a3d7b7d
+		{"realm on one line", "[realms]\n R = { kdc = k }\n"},
+		{"too many settings", "[domain_realm]\n" + strings.Repeat(" .a.test = A\n", maxConfigLines+1)},
+	}
+	for _, tt := range tests {
+		_, err := parseConfig(tt.conf)
+		if !errors.Is(err, gss.ErrNoCredentials) {
+			t.Errorf("%s: parseConfig(%.40q) = %v; want ErrNoCredentials", tt.name, tt.conf, err)
+		}
+	}
+	// Comments, blank lines and sections gokrb5 skips do not count.
+	conf := strings.Repeat("# comment\n\n", maxConfigLines) + "[capaths]\n" + strings.Repeat(" A = {\n  B = C\n }\n", maxConfigLines) +
+		"[libdefaults]\n default_realm = A\n"
+	if cfg, err := parseConfig(conf); err != nil || cfg.LibDefaults.DefaultRealm != "A" {
+		t.Errorf("parseConfig(comments and [capaths]) = %v; want default_realm A", err)
+	}
+}
+
 // TestGuardRecovers checks the guard itself: a panicking parser gives an
 // error wrapping its sentinel, and neither the panic value nor the input
 // appears in the message.
