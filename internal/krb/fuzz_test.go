@@ -7,9 +7,11 @@
 package krb
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/iana/patype"
@@ -265,7 +268,75 @@ func keytabSeeds(tb testing.TB, r *kdcRecording) [][]byte {
 	}
 	v1 := append([]byte(nil), out[0]...)
 	v1[1] = 1
-	return append(out, v1)
+	out = append(out, v1)
+	if b, ok := mitKeytab(tb); ok {
+		out = append(out, b)
+	}
+	return out
+}
+
+// mitKeytab returns a keytab written by MIT krb5's ktutil, when it is
+// installed: alice@EXAMPLE.TEST with password "s3cret!" (aes256-cts, kvno
+// 3) and HTTP/www.example.test (aes128-sha2, kvno 2, password "x").
+func mitKeytab(tb testing.TB) ([]byte, bool) {
+	tb.Helper()
+	ktutil, err := exec.LookPath("ktutil")
+	if err != nil {
+		return nil, false
+	}
+	p := filepath.Join(tb.TempDir(), "mit.keytab")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ktutil)
+	cmd.Stdin = strings.NewReader("addent -password -p alice@EXAMPLE.TEST -k 3 -e aes256-cts-hmac-sha1-96\ns3cret!\n" +
+		"addent -password -p HTTP/www.example.test@EXAMPLE.TEST -k 2 -e aes128-cts-hmac-sha256-128\nx\n" +
+		"wkt " + p + "\nquit\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("ktutil: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		tb.Fatalf("ktutil wrote no keytab: %v", err)
+	}
+	return b, true
+}
+
+// TestParseKeytabMIT reads a keytab MIT's ktutil wrote and checks its
+// keys against gokrb5's string-to-key of the same passwords.
+func TestParseKeytabMIT(t *testing.T) {
+	b, ok := mitKeytab(t)
+	if !ok {
+		t.Skip("ktutil (MIT krb5) not installed")
+	}
+	kt, err := ParseKeytab(b)
+	if err != nil {
+		t.Fatalf("ParseKeytab(MIT keytab) = %v", err)
+	}
+	tests := []struct {
+		name     string
+		pass     string
+		etype    int32
+		kvno     int
+		nameType int32
+	}{
+		{"alice", "s3cret!", 18, 3, nametype.KRB_NT_PRINCIPAL},
+		{"HTTP/www.example.test", "x", 19, 2, nametype.KRB_NT_PRINCIPAL},
+	}
+	for _, tt := range tests {
+		pn := types.NewPrincipalName(tt.nameType, tt.name)
+		got, kvno, err := kt.GetEncryptionKey(pn, testRealm, 0, tt.etype)
+		if err != nil {
+			t.Errorf("GetEncryptionKey(%s, %d) = %v", tt.name, tt.etype, err)
+			continue
+		}
+		want, _, err := crypto.GetKeyFromPassword(tt.pass, pn, testRealm, tt.etype, types.PADataSequence{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kvno != tt.kvno || !bytes.Equal(got.KeyValue, want.KeyValue) {
+			t.Errorf("MIT key of %s = %x (kvno %d); want %x (kvno %d)", tt.name, got.KeyValue, kvno, want.KeyValue, tt.kvno)
+		}
+	}
 }
 
 // FuzzParseKeytab parses keytabs: errors wrap ErrNoCredentials and never
