@@ -45,11 +45,12 @@ type kdcRecording struct {
 }
 
 // recordKDC runs the AS and TGS exchanges of a keytab client, a failed
-// TGS exchange and a wrong password against a new in-process KDC, keeping
-// the KDC's raw replies.
-func recordKDC(tb testing.TB) *kdcRecording {
+// TGS exchange and a wrong password against a new in-process KDC with the
+// given enctypes (by default kdc.DefaultEnctypes), keeping the KDC's raw
+// replies.
+func recordKDC(tb testing.TB, enctypes ...int32) *kdcRecording {
 	tb.Helper()
-	k := kdc.New(tb, testRealm, nil)
+	k := kdc.New(tb, testRealm, &kdc.Options{Enctypes: enctypes})
 	k.AddUser("alice", "s3cret!")
 	r := &kdcRecording{cfg: k.Config(), kt: k.Keytab("alice"), svcKT: k.AddService(testSPN)}
 	r.cfg = k.Config()
@@ -141,15 +142,24 @@ func checkKDCError(t *testing.T, what string, err error) {
 
 // FuzzASExchange feeds an AS exchange two KDC replies: the answer to the
 // AS-REQ without pre-authentication and the answer to the one with it.
+// sha2 picks the recording of a KDC with only aes128-cts-hmac-sha256-128,
+// whose decryption (gokrb5's rfc8009) is another code path.
 func FuzzASExchange(f *testing.F) {
-	r := recordKDC(f)
-	f.Add(r.preauth, r.asRep)
-	f.Add(r.asRep, []byte(nil))
-	f.Add(r.preauth, r.errs[1])
-	for _, e := range r.errs {
-		f.Add(e, []byte(nil))
+	rs := [2]*kdcRecording{recordKDC(f), recordKDC(f, kdc.AES128SHA256)}
+	for i, r := range rs {
+		sha2 := i == 1
+		f.Add(sha2, r.preauth, r.asRep)
+		f.Add(sha2, r.asRep, []byte(nil))
+		f.Add(sha2, r.preauth, r.errs[1])
+		for _, e := range r.errs {
+			f.Add(sha2, e, []byte(nil))
+		}
 	}
-	f.Fuzz(func(t *testing.T, first, second []byte) {
+	f.Fuzz(func(t *testing.T, sha2 bool, first, second []byte) {
+		r := rs[0]
+		if sha2 {
+			r = rs[1]
+		}
 		c := replayClient(r, first, second)
 		cr, err := c.asExchange(context.Background())
 		checkKDCError(t, "asExchange", err)
@@ -159,16 +169,24 @@ func FuzzASExchange(f *testing.F) {
 	})
 }
 
-// FuzzTGSExchange feeds a TGS exchange one KDC reply.
+// FuzzTGSExchange feeds a TGS exchange one KDC reply; sha2 as in
+// FuzzASExchange.
 func FuzzTGSExchange(f *testing.F) {
-	r := recordKDC(f)
-	f.Add(r.tgsRep)
-	f.Add(r.asRep)
-	for _, e := range r.errs {
-		f.Add(e)
+	rs := [2]*kdcRecording{recordKDC(f), recordKDC(f, kdc.AES128SHA256)}
+	for i, r := range rs {
+		sha2 := i == 1
+		f.Add(sha2, r.tgsRep)
+		f.Add(sha2, r.asRep)
+		for _, e := range r.errs {
+			f.Add(sha2, e)
+		}
 	}
 	sname := types.NewPrincipalName(nametype.KRB_NT_SRV_INST, testSPN)
-	f.Fuzz(func(t *testing.T, rep []byte) {
+	f.Fuzz(func(t *testing.T, sha2 bool, rep []byte) {
+		r := rs[0]
+		if sha2 {
+			r = rs[1]
+		}
 		c := replayClient(r, rep)
 		cr, err := c.tgsExchange(context.Background(), testRealm, r.tgt, sname, false, false, testSPN)
 		checkKDCError(t, "tgsExchange", err)
