@@ -9,7 +9,6 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
-	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/negotiate-go/negotiate/internal/krb"
 )
 
@@ -175,7 +174,7 @@ func (t *Transport) krbClient(c *Credentials, id identity) (*krb.Client, error) 
 func newKrbClient(c *Credentials, cfg *config.Config) (*krb.Client, error) {
 	switch c.krb.kind {
 	case krbKeytab:
-		kt, err := keytab.Load(c.krb.path)
+		kt, err := krb.LoadKeytab(c.krb.path)
 		if err != nil {
 			return nil, fmt.Errorf("%w: keytab %s: %w", ErrNoCredentials, c.krb.path, err)
 		}

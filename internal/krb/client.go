@@ -87,6 +87,10 @@ type Client struct {
 	flights  singleflight.Group
 	asCount  atomic.Int64
 	tgsCount atomic.Int64
+
+	// roundTrip, when set, replaces the network exchange with the KDC
+	// (roundTripKDC): tests feed the client recorded or fuzzed replies.
+	roundTrip func(ctx context.Context, realm string, req []byte) ([]byte, error)
 }
 
 // cred is a ticket with its session key and times (RFC 4120 §5.4.2
@@ -487,9 +491,21 @@ func nonce() (int, error) {
 	return int(n.Int64()), nil
 }
 
+// send is sendToKDC through c.roundTrip when it is set.
+func (c *Client) send(ctx context.Context, realm string, req []byte) ([]byte, error) {
+	if c.roundTrip == nil {
+		return sendToKDC(ctx, c.cfg, realm, req)
+	}
+	rep, err := c.roundTrip(ctx, realm, req)
+	if err != nil {
+		return nil, err
+	}
+	return checkKRBError(rep)
+}
+
 // exchange sends req to realm's KDC and maps a KRB-ERROR to *Error.
 func (c *Client) exchange(ctx context.Context, realm string, req []byte, principal string) ([]byte, error) {
-	rb, err := sendToKDC(ctx, c.cfg, realm, req)
+	rb, err := c.send(ctx, realm, req)
 	if err != nil {
 		var ke messages.KRBError
 		if errors.As(err, &ke) {
@@ -522,17 +538,27 @@ func (c *Client) tgsExchange(ctx context.Context, kdcRealm string, tgt *cred, sn
 	if err != nil {
 		return nil, err
 	}
-	var rep messages.TGSRep
-	if err := rep.Unmarshal(rb); err != nil {
+	rep, err := parseTGSRep(rb)
+	if err != nil {
 		return nil, fmt.Errorf("negotiate: kerberos: bad TGS-REP from KDC: %w", gss.ErrMalformedToken)
 	}
-	if err := rep.DecryptEncPart(tgt.key); err != nil {
+	// RFC 4120 §5.4.2: the enc-part is in the TGT's session key, key
+	// usage 8 (no subkey is sent).
+	plain, err := decryptEncPart(rep.EncPart, tgt.key, keyusage.TGS_REP_ENCPART_SESSION_KEY)
+	if errors.Is(err, errDecrypt) {
 		return nil, fmt.Errorf("negotiate: kerberos: cannot decrypt the KDC's TGS-REP (wrong key): %w", gss.ErrRejected)
 	}
-	if rep.DecryptedEncPart.Nonce != req.ReqBody.Nonce {
+	if err != nil {
+		return nil, err
+	}
+	part, err := parseEncKDCRepPart(plain)
+	if err != nil {
+		return nil, fmt.Errorf("negotiate: kerberos: bad TGS-REP encrypted part: %w", gss.ErrMalformedToken)
+	}
+	if part.Nonce != req.ReqBody.Nonce {
 		return nil, fmt.Errorf("negotiate: kerberos: TGS-REP nonce does not match the request: %w", gss.ErrRejected)
 	}
-	return credFromRep(rep.Ticket, rep.DecryptedEncPart), nil
+	return credFromRep(rep.Ticket, part), nil
 }
 
 func credFromRep(t messages.Ticket, p messages.EncKDCRepPart) *cred {
@@ -573,13 +599,13 @@ func (c *Client) asExchange(ctx context.Context) (*cred, error) {
 		return nil, fmt.Errorf("negotiate: kerberos: encoding AS-REQ: %v", err)
 	}
 	var hints types.PADataSequence
-	rb, err := sendToKDC(ctx, c.cfg, c.realm, b)
+	rb, err := c.send(ctx, c.realm, b)
 	var ke messages.KRBError
 	if errors.As(err, &ke) && ke.ErrorCode == errorcode.KDC_ERR_PREAUTH_REQUIRED {
 		// RFC 4120 §5.2.7: the e-data lists the acceptable PA-DATA
 		// with ETYPE-INFO2 (enctype, salt, s2kparams).
 		if len(ke.EData) > 0 {
-			if err := hints.Unmarshal(ke.EData); err != nil {
+			if hints, err = parsePAData(ke.EData); err != nil {
 				return nil, fmt.Errorf("negotiate: kerberos: bad PREAUTH_REQUIRED e-data from KDC: %w", gss.ErrMalformedToken)
 			}
 		}
@@ -591,7 +617,7 @@ func (c *Client) asExchange(ctx context.Context) (*cred, error) {
 		if b, err = req.Marshal(); err != nil {
 			return nil, fmt.Errorf("negotiate: kerberos: encoding AS-REQ: %v", err)
 		}
-		rb, err = sendToKDC(ctx, c.cfg, c.realm, b)
+		rb, err = c.send(ctx, c.realm, b)
 	}
 	if errors.As(err, &ke) {
 		e := newError(ke, c.Principal(), c.now())
@@ -601,8 +627,8 @@ func (c *Client) asExchange(ctx context.Context) (*cred, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rep messages.ASRep
-	if err := rep.Unmarshal(rb); err != nil {
+	rep, err := parseASRep(rb)
+	if err != nil {
 		return nil, fmt.Errorf("negotiate: kerberos: bad AS-REP from KDC: %w", gss.ErrMalformedToken)
 	}
 	// The reply's own PA-DATA (ETYPE-INFO2) take precedence for the salt.
@@ -610,14 +636,17 @@ func (c *Client) asExchange(ctx context.Context) (*cred, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := crypto.DecryptEncPart(rep.EncPart, key, keyusage.AS_REP_ENCPART)
+	plain, err := decryptEncPart(rep.EncPart, key, keyusage.AS_REP_ENCPART)
+	if err != nil && !errors.Is(err, errDecrypt) {
+		return nil, err
+	}
 	if err != nil {
 		// RFC 4120 §3.1.5: a reply we cannot decrypt means a wrong
 		// password (or keytab) when the KDC did not check pre-auth.
 		return nil, &Error{Code: errorcode.KRB_AP_ERR_BAD_INTEGRITY, Name: "KRB_AP_ERR_BAD_INTEGRITY", Principal: c.Principal(), Text: "cannot decrypt the AS-REP", Err: gss.ErrRejected, Login: true, Keytab: !c.hasPass}
 	}
-	var part messages.EncKDCRepPart
-	if err := part.Unmarshal(plain); err != nil {
+	part, err := parseEncKDCRepPart(plain)
+	if err != nil {
 		return nil, fmt.Errorf("negotiate: kerberos: bad AS-REP encrypted part: %w", gss.ErrMalformedToken)
 	}
 	if part.Nonce != req.ReqBody.Nonce {
@@ -648,16 +677,16 @@ func (c *Client) encTimestamp(hints types.PADataSequence) (types.PAData, error) 
 	for _, pa := range hints {
 		switch pa.PADataType {
 		case patype.PA_ETYPE_INFO2:
-			var info types.ETypeInfo2
-			if err := info.Unmarshal(pa.PADataValue); err != nil {
+			info, err := parseETypeInfo2(pa.PADataValue)
+			if err != nil {
 				return types.PAData{}, fmt.Errorf("negotiate: kerberos: bad ETYPE-INFO2 from KDC: %w", gss.ErrMalformedToken)
 			}
 			for _, e := range info {
 				candidates = append(candidates, e.EType)
 			}
 		case patype.PA_ETYPE_INFO:
-			var info types.ETypeInfo
-			if err := info.Unmarshal(pa.PADataValue); err != nil {
+			info, err := parseETypeInfo(pa.PADataValue)
+			if err != nil {
 				return types.PAData{}, fmt.Errorf("negotiate: kerberos: bad ETYPE-INFO from KDC: %w", gss.ErrMalformedToken)
 			}
 			for _, e := range info {
@@ -723,21 +752,24 @@ func (c *Client) clientKey(etype int32, hints types.PADataSequence) (types.Encry
 	for _, pa := range hints {
 		switch pa.PADataType {
 		case patype.PA_ETYPE_INFO2:
-			var info types.ETypeInfo2
-			if info.Unmarshal(pa.PADataValue) != nil {
+			info, err := parseETypeInfo2(pa.PADataValue)
+			if err != nil {
 				continue
 			}
 			for _, e := range info {
 				if e.EType == etype && !found {
 					salt, found = e.Salt, true
 					if len(e.S2KParams) > 0 {
+						if err := checkS2KParams(etype, e.S2KParams); err != nil {
+							return types.EncryptionKey{}, err
+						}
 						params = hex.EncodeToString(e.S2KParams)
 					}
 				}
 			}
 		case patype.PA_ETYPE_INFO:
-			var info types.ETypeInfo
-			if info.Unmarshal(pa.PADataValue) != nil {
+			info, err := parseETypeInfo(pa.PADataValue)
+			if err != nil {
 				continue
 			}
 			for _, e := range info {

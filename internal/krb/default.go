@@ -14,7 +14,6 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
-	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
 )
@@ -55,7 +54,7 @@ func DefaultClient(cfg *config.Config) (*Client, error) {
 	}
 	ktPath = strings.TrimPrefix(ktPath, "FILE:")
 	if ktPath != "" {
-		kt, kerr := keytab.Load(ktPath)
+		kt, kerr := LoadKeytab(ktPath)
 		if kerr == nil {
 			if len(kt.Entries) == 0 {
 				return nil, fmt.Errorf("negotiate: kerberos: client keytab %s is empty: %w", ktPath, gss.ErrNoCredentials)

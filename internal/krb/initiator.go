@@ -459,8 +459,8 @@ func (i *Initiator) reply(in []byte) error {
 
 // krbError maps a KRB-ERROR from the server (RFC 4121 §4.1, TOK_ID 03 00).
 func (i *Initiator) krbError(m []byte) error {
-	var ke messages.KRBError
-	if err := ke.Unmarshal(m); err != nil {
+	ke, err := parseKRBError(m)
+	if err != nil {
 		return fmt.Errorf("negotiate: kerberos: bad KRB-ERROR from the server: %w", gss.ErrMalformedToken)
 	}
 	return newError(ke, i.spn, i.opts.Now())

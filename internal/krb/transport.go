@@ -19,7 +19,6 @@ import (
 
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
-	"github.com/jcmturner/gokrb5/v8/messages"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
 )
@@ -92,6 +91,16 @@ func withPort(k string) string {
 // caller knows which principal it concerns). When no KDC answers, the error
 // wraps gss.ErrKDCUnreachable and the last network or context error.
 func sendToKDC(ctx context.Context, cfg *config.Config, realm string, req []byte) ([]byte, error) {
+	rep, err := roundTripKDC(ctx, cfg, realm, req)
+	if err != nil {
+		return nil, err
+	}
+	return checkKRBError(rep)
+}
+
+// roundTripKDC is sendToKDC without the look at the reply: it returns the
+// KDC's bytes as they came (at most maxTCPReply of them).
+func roundTripKDC(ctx context.Context, cfg *config.Config, realm string, req []byte) ([]byte, error) {
 	limit := cfg.LibDefaults.UDPPreferenceLimit
 	// udp_preference_limit = 1 means TCP always; larger requests go over
 	// TCP first (MIT krb5's rule; RFC 4120 §7.2.1 allows either).
@@ -110,7 +119,7 @@ func sendToKDC(ctx context.Context, cfg *config.Config, realm string, req []byte
 					rep, err = sendTCP(ctx, a, req)
 				}
 				if err == nil {
-					return checkKRBError(rep)
+					return rep, nil
 				}
 				lastErr = err
 				if ctx.Err() != nil {
@@ -130,7 +139,7 @@ func sendToKDC(ctx context.Context, cfg *config.Config, realm string, req []byte
 	for _, a := range addrs {
 		rep, err := sendTCP(ctx, a, req)
 		if err == nil {
-			return checkKRBError(rep)
+			return rep, nil
 		}
 		lastErr = err
 		if ctx.Err() != nil {
@@ -150,8 +159,8 @@ func unreachable(realm string, cause error) error {
 func checkKRBError(b []byte) ([]byte, error) {
 	// A KRB-ERROR is [APPLICATION 30] (RFC 4120 §5.9.1): 0x7e.
 	if len(b) > 0 && b[0] == 0x7e {
-		var ke messages.KRBError
-		if err := ke.Unmarshal(b); err != nil {
+		ke, err := parseKRBError(b)
+		if err != nil {
 			return nil, fmt.Errorf("negotiate: malformed KRB-ERROR from KDC: %w", gss.ErrMalformedToken)
 		}
 		return nil, ke
@@ -205,8 +214,7 @@ func sendUDP(ctx context.Context, addr string, req []byte, wait time.Duration) (
 		}
 		rep := buf[:n]
 		if rep[0] == 0x7e {
-			var ke messages.KRBError
-			if ke.Unmarshal(rep) == nil && ke.ErrorCode == errorcode.KRB_ERR_RESPONSE_TOO_BIG {
+			if ke, err := parseKRBError(rep); err == nil && ke.ErrorCode == errorcode.KRB_ERR_RESPONSE_TOO_BIG {
 				return nil, errResponseTooBig
 			}
 		}

@@ -125,7 +125,7 @@ var errIntegrity = errors.New("integrity check failed")
 // message without its confounder. ct is not modified.
 func (k *Keys) Decrypt(ct []byte) ([]byte, error) {
 	if k.ke == nil {
-		return k.et.DecryptMessage(k.base, ct, k.usage)
+		return k.fallbackDecrypt(ct)
 	}
 	if len(ct) < confounderLen+sha1MACLen {
 		return nil, errors.New("ciphertext too short")
@@ -142,6 +142,23 @@ func (k *Keys) Decrypt(ct []byte) ([]byte, error) {
 		return nil, errIntegrity
 	}
 	return p[confounderLen:], nil
+}
+
+// fallbackDecrypt is Decrypt with gokrb5's DecryptMessage. gokrb5 v8.4.4
+// panics on a ciphertext shorter than its confounder and checksum with the
+// RFC 8009 enctypes (slice bounds out of range), and a server or KDC
+// chooses the length: such a ciphertext is refused first, and any other
+// panic of gokrb5's on a malformed ciphertext becomes an error.
+func (k *Keys) fallbackDecrypt(ct []byte) (plain []byte, err error) {
+	if len(ct) < k.et.GetConfounderByteSize()+k.et.GetHMACBitLength()/8 {
+		return nil, errors.New("ciphertext too short")
+	}
+	defer func() {
+		if recover() != nil {
+			plain, err = nil, errors.New("malformed ciphertext")
+		}
+	}()
+	return k.et.DecryptMessage(k.base, ct, k.usage)
 }
 
 // ctsScratch is the scratch space ctsEncrypt and ctsDecrypt need.
