@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
@@ -227,6 +228,27 @@ func parseFileHead(b []byte) (*credentials.CCache, *reader, error) {
 	}
 	return cc, r, nil
 }
+
+// ParsePrimary decodes the payload of a keyring collection's
+// "krb_ccache:primary" key: version 1, then the primary cache's name as a
+// counted string.
+func ParsePrimary(b []byte) (string, error) {
+	r := &reader{b: b}
+	if v := r.u32("primary version"); r.err == nil && v != 1 {
+		return "", fmt.Errorf("%w: keyring collection version %d", errFormat, v)
+	}
+	name := r.data("primary name")
+	if r.err != nil {
+		return "", r.err
+	}
+	if !validKeyName(string(name)) {
+		return "", fmt.Errorf("%w: bad primary cache name %q", errFormat, name)
+	}
+	return string(name), nil
+}
+
+// validKeyName reports whether s may name a key: not empty, no NUL.
+func validKeyName(s string) bool { return s != "" && !strings.ContainsRune(s, 0) }
 
 // writer appends the version-4 encodings.
 type writer struct{ b []byte }

@@ -151,15 +151,7 @@ func keyringPrimary(coll int, n keyringName) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r := &reader{b: b}
-	if v := r.u32("primary version"); r.err == nil && v != 1 {
-		return "", fmt.Errorf("%w: keyring collection version %d", errFormat, v)
-	}
-	name := r.data("primary name")
-	if r.err != nil {
-		return "", r.err
-	}
-	return string(name), nil
+	return ParsePrimary(b)
 }
 
 // withKeyring runs f on a locked OS thread (see collectionID).
