@@ -73,7 +73,7 @@ func (c *fileCache) Stamp() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s %d %d", c.path, fi.Size(), fi.ModTime().UnixNano()), nil
+	return fmt.Sprintf("%s %d %d %s", c.path, fi.Size(), fi.ModTime().UnixNano(), fileID(fi)), nil
 }
 
 // parseFilePrincipal decodes a FILE cache only up to its default

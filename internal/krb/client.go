@@ -434,6 +434,11 @@ func (c *Client) getTGT(ctx context.Context) (*cred, error) {
 			renewErr = err
 		}
 		if !c.hasPass && c.kt == nil {
+			if tgt != nil && now.Add(lastResortMargin).Before(tgt.end) {
+				// A cache's TGT in its last seconds, with nothing
+				// newer: still valid, and all there is (refresh.go).
+				return tgt, nil
+			}
 			if renewErr != nil {
 				return nil, renewErr
 			}

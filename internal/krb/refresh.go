@@ -23,6 +23,11 @@ const (
 	// cacheCheckEvery bounds how often the cache's stamp is read when
 	// nothing forces it.
 	cacheCheckEvery = 2 * time.Second
+	// lastResortMargin: a cache's TGT with less than refreshMargin left
+	// is still used, when nothing newer can be had, until this close to
+	// its end (a TGT from kinit -l 1m is never longer than refreshMargin
+	// from its end, yet it works).
+	lastResortMargin = 3 * time.Second
 )
 
 // cacheSource is where a cache Client's tickets come from.
@@ -57,7 +62,8 @@ func (c *Client) TGTEnd() time.Time {
 }
 
 // reloadCache reads the cache again, when forced or when its stamp has
-// changed (looked at no more than every cacheCheckEvery unless forced),
+// changed (looked at no more than every cacheCheckEvery unless forced;
+// forced only when a TGT is needed and ours will not do),
 // and adopts its TGT and service tickets where they outlast ours and
 // belong to our principal. It reports whether it adopted a TGT.
 func (c *Client) reloadCache(force bool) bool {
@@ -78,8 +84,10 @@ func (c *Client) reloadCache(force bool) bool {
 	if err != nil {
 		return false
 	}
+	// A forced read ignores the stamp: a file rewritten twice within the
+	// kernel's timestamp granularity, at the same size, keeps its stamp.
 	stamp, err := ch.Cache.Stamp()
-	if err != nil || (stamp == s.stamp && ch.Cache.Name() == s.name) {
+	if err != nil || (!force && stamp == s.stamp && ch.Cache.Name() == s.name) {
 		return false
 	}
 	cc, err := ch.Cache.Load()

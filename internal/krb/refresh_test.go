@@ -50,7 +50,7 @@ func writeCache(t *testing.T, k *kdc.KDC, path string, left time.Duration) {
 func TestCacheExpiredNotRefreshed(t *testing.T) {
 	k := refreshKDC(t)
 	p := filepath.Join(t.TempDir(), "cc")
-	writeCache(t, k, p, 10*time.Second)
+	writeCache(t, k, p, -time.Minute)
 	c, err := CacheClient(CacheOptions{Name: "FILE:" + p, ConfigPath: k.Krb5Conf()}, k.Config())
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +79,21 @@ func TestCacheRefreshedByAnotherProcess(t *testing.T) {
 	}
 	if !c.TGTEnd().After(old.Add(time.Hour)) {
 		t.Errorf("TGT end %v after refresh; want the new TGT's (old one ended %v)", c.TGTEnd(), old)
+	}
+}
+
+// TestCacheLastSeconds: a cache's TGT with less than refreshMargin left
+// is still used when nothing newer is there (kinit -l 20s).
+func TestCacheLastSeconds(t *testing.T) {
+	k := refreshKDC(t)
+	p := filepath.Join(t.TempDir(), "cc")
+	writeCache(t, k, p, 20*time.Second)
+	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5Conf()}, k.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.ServiceTicket(context.Background(), refreshSPN); err != nil {
+		t.Errorf("ServiceTicket with a TGT 20 s from its end = %v", err)
 	}
 }
 
@@ -132,7 +147,7 @@ func TestCacheRefreshKCM(t *testing.T) {
 		}
 		srv.Put("0", cc)
 	}
-	put(10 * time.Second)
+	put(-time.Minute)
 	c, err := DefaultClientWith(CacheOptions{ConfigPath: conf}, k.Config())
 	if err != nil {
 		t.Fatalf("DefaultClientWith(default_ccache_name = KCM:) = %v", err)
