@@ -71,7 +71,11 @@ func (c *Client) reloadCache(force bool) bool {
 	if s == nil {
 		return false
 	}
-	s.mu.Lock()
+	if force {
+		s.mu.Lock()
+	} else if !s.mu.TryLock() {
+		return false // someone is reading the cache already
+	}
 	defer s.mu.Unlock()
 	now := time.Now()
 	if !force && now.Sub(s.checked) < cacheCheckEvery {

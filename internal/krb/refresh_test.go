@@ -209,3 +209,31 @@ func TestKeytabTGTRenewedAcrossExpiry(t *testing.T) {
 		t.Errorf("TGT end %v after renewal; want later than %v", c.TGTEnd(), first)
 	}
 }
+
+// TestCacheRefreshConcurrent: requests racing while the cache is re-read
+// all get a ticket (run with -race).
+func TestCacheRefreshConcurrent(t *testing.T) {
+	k := refreshKDC(t)
+	p := filepath.Join(t.TempDir(), "cc")
+	writeCache(t, k, p, -time.Minute)
+	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5Conf()}, k.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeCache(t, k, p, 10*time.Hour)
+	errs := make(chan error, 16)
+	for range 16 {
+		go func() {
+			_, _, err := c.ServiceTicket(context.Background(), refreshSPN)
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Errorf("ServiceTicket while the cache is re-read = %v", err)
+		}
+	}
+	if s := k.Stats(); s.TGSRequests != 1 {
+		t.Errorf("%d TGS requests; want 1, shared", s.TGSRequests)
+	}
+}
