@@ -99,7 +99,7 @@ func ChooseCache(o CacheOptions) (CacheChoice, error) {
 		c, err = ccache.Open(name, opts)
 	}
 	if err != nil {
-		return CacheChoice{Why: why, Collection: name}, fmt.Errorf("negotiate: kerberos: ticket cache %s (%s): %v: %w", name, why, err, gss.ErrNoCredentials)
+		return CacheChoice{Why: why, Collection: name}, fmt.Errorf("negotiate: kerberos: ticket cache %s (%s): %w: %w", name, why, err, gss.ErrNoCredentials)
 	}
 	return CacheChoice{Cache: c, Why: why, Collection: name}, nil
 }
@@ -118,6 +118,9 @@ func ResolveDefault(cfgPath string) (source, principal string, err error) {
 			return ch.Cache.Name(), p, nil
 		}
 		cerr = fmt.Errorf("negotiate: kerberos: ticket cache %s (%s): %v: %w", ch.Cache.Name(), ch.Why, perr, gss.ErrNoCredentials)
+	}
+	if errors.Is(cerr, ccache.ErrUnsupportedType) {
+		return "", "", cerr
 	}
 	kt, ktPath, kerr := clientKeytab(nil, cfgPath)
 	if kerr != nil {

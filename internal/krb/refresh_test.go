@@ -181,6 +181,15 @@ func TestResolveDefaultKeytab(t *testing.T) {
 	if err != nil || src != "keytab:"+kt || princ != "alice@TEST.REALM" {
 		t.Errorf("ResolveDefault with only a client keytab = %q, %q, %v", src, princ, err)
 	}
+	// An unsupported type is an error, not a reason to use the keytab.
+	t.Setenv("KRB5CCNAME", "API:foo")
+	if _, _, err := ResolveDefault(k.Krb5Conf()); !errors.Is(err, ccache.ErrUnsupportedType) || !errors.Is(err, gss.ErrNoCredentials) {
+		t.Errorf("ResolveDefault with KRB5CCNAME=API:foo = %v; want %v and %v", err, ccache.ErrUnsupportedType, gss.ErrNoCredentials)
+	}
+	if _, err := DefaultClient(k.Config()); !errors.Is(err, ccache.ErrUnsupportedType) {
+		t.Errorf("DefaultClient with KRB5CCNAME=API:foo and a client keytab = %v; want %v", err, ccache.ErrUnsupportedType)
+	}
+	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(dir, "none"))
 	t.Setenv("KRB5_CLIENT_KTNAME", filepath.Join(dir, "nokt"))
 	if _, _, err := ResolveDefault(k.Krb5Conf()); !errors.Is(err, gss.ErrNoCredentials) {
 		t.Errorf("ResolveDefault with nothing = %v; want %v", err, gss.ErrNoCredentials)
