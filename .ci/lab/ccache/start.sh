@@ -38,17 +38,18 @@ mkdir -p "$c"
 # supervisor starts it again; the caches live on in sssd's secrets
 # database (/var/lib/sss/secrets) across restarts.
 sock=/run/.heim_org.h5l.kcm-socket
-if pgrep -x sssd_kcm >/dev/null; then
-	die "an sssd_kcm not started by this script is running (pid $(pgrep -x sssd_kcm | tr '\n' ' ')); stop it first"
-fi
+for pid in $(pgrep -x sssd_kcm || true); do
+	alive "$pid" && die "an sssd_kcm not started by this script is running (pid $pid); stop it first"
+done
 rm -f "$sock"
 setsid bash -c '
 	echo $$ >"$1/supervisor.pid"
-	trap "kill -TERM \$(cat \"$1/sssd_kcm.pid\") 2>/dev/null; exit 0" TERM
+	trap "kill -TERM \$kcm 2>/dev/null; wait \$kcm; exit 0" TERM
 	while :; do
 		/usr/libexec/sssd/sssd_kcm --uid 0 --gid 0 --logger=stderr -d 2 </dev/null >>"$1/sssd_kcm.log" 2>&1 &
-		echo $! >"$1/sssd_kcm.pid"
-		wait $!
+		kcm=$!
+		echo $kcm >"$1/sssd_kcm.pid"
+		wait $kcm
 		sleep 0.2
 	done' supervisor "$c" </dev/null >/dev/null 2>&1 &
 for ((i = 0; i < 100; i++)); do
