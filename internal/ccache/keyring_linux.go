@@ -7,6 +7,12 @@
 // "__krb5_princ__" key (the default principal) and one key per credential,
 // each payload in the version-4 cache encoding. Only keyctl(2) system
 // calls are used, through golang.org/x/sys/unix: no cgo, no libkeyutils.
+//
+// Keys are readable by their possessor only, and possession comes from
+// the calling thread's keyrings: every sequence of calls runs on one
+// locked OS thread (withKeyring). The process and thread anchors name
+// keyrings of the process (thread) that made them, which another program
+// never sees; they are read for completeness.
 
 package ccache
 
