@@ -133,6 +133,22 @@ func ResolveDefault(cfgPath string) (source, principal string, err error) {
 	return "keytab:" + ktPath, strings.Join(p.Components, "/") + "@" + p.Realm, nil
 }
 
+// ResolveCache is ResolveDefault for CCache and CCachePrincipal: the full
+// name of the cache name (and principal, when not empty) resolve to, and
+// the principal it holds, reading no tickets. Errors wrap
+// gss.ErrNoCredentials.
+func ResolveCache(name, principal, cfgPath string) (source, holds string, err error) {
+	ch, err := ChooseCache(CacheOptions{Name: name, Principal: principal, ConfigPath: cfgPath})
+	if err != nil {
+		return "", "", err
+	}
+	p, err := ch.Cache.Principal()
+	if err != nil {
+		return ch.Cache.Name(), "", fmt.Errorf("negotiate: kerberos: ticket cache %s (%s): %v: %w", ch.Cache.Name(), ch.Why, err, gss.ErrNoCredentials)
+	}
+	return ch.Cache.Name(), p, nil
+}
+
 // clientKeytab loads the client keytab KRB5_CLIENT_KTNAME names, else
 // krb5.conf's default_client_keytab_name. An error wrapping
 // fs.ErrNotExist means there is none.

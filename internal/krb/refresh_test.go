@@ -166,6 +166,13 @@ func TestCacheRefreshKCM(t *testing.T) {
 	if err != nil || src != "KCM:0" || princ != "alice@TEST.REALM" {
 		t.Errorf("ResolveDefault = %q, %q, %v; want KCM:0, alice@TEST.REALM", src, princ, err)
 	}
+	src, princ, err = ResolveCache("KCM:", "alice@TEST.REALM", conf)
+	if err != nil || src != "KCM:0" || princ != "alice@TEST.REALM" {
+		t.Errorf("ResolveCache(KCM:, alice) = %q, %q, %v; want KCM:0, alice@TEST.REALM", src, princ, err)
+	}
+	if _, _, err := ResolveCache("KCM:", "bob@TEST.REALM", conf); !errors.Is(err, gss.ErrNoCredentials) {
+		t.Errorf("ResolveCache(KCM:, bob) = %v; want %v", err, gss.ErrNoCredentials)
+	}
 }
 
 func TestResolveDefaultKeytab(t *testing.T) {
