@@ -93,12 +93,20 @@ func mit(t testing.TB, conf, ccname, stdin, tool string, args ...string) string 
 	return string(out)
 }
 
-// kdestroyAtEnd destroys what kinit put in ccname when the test ends.
+// kdestroyAtEnd destroys what kinit put in ccname when the test ends,
+// and the collection keyring of a session or user KEYRING, which kdestroy
+// leaves behind.
 func kdestroyAtEnd(t *testing.T, conf, ccname string) {
 	t.Cleanup(func() {
 		cmd := exec.Command("kdestroy", "-A")
 		cmd.Env = append(os.Environ(), "KRB5_CONFIG="+conf, "KRB5CCNAME="+ccname)
 		cmd.Run()
+		for anchor, ring := range map[string]string{"KEYRING:session:": "@s", "KEYRING:user:": "@u"} {
+			if coll, ok := strings.CutPrefix(ccname, anchor); ok {
+				coll, _, _ = strings.Cut(coll, ":")
+				exec.Command("keyctl", "unlink", "%keyring:_krb_"+coll, ring).Run()
+			}
+		}
 	})
 }
 
@@ -133,6 +141,7 @@ func TestCCacheTypes(t *testing.T) {
 		{"FILE", plain, "FILE:" + filepath.Join(t.TempDir(), "cc"), "FILE:", "KRB5CCNAME"},
 		{"DIR", plain, "DIR:" + t.TempDir(), "DIR::", "KRB5CCNAME"},
 		{"KEYRING session", plain, "KEYRING:session:" + tag, "KEYRING:session:" + tag + ":", "KRB5CCNAME"},
+		{"KEYRING user", plain, "KEYRING:user:" + tag, "KEYRING:user:" + tag + ":", "KRB5CCNAME"},
 		{"KEYRING persistent", plain, fmt.Sprintf("KEYRING:persistent:%d", os.Getuid()), fmt.Sprintf("KEYRING:persistent:%d:", os.Getuid()), "KRB5CCNAME"},
 		{"KCM", kcmConf, "KCM:", "KCM:", "KRB5CCNAME"},
 		{"default_ccache_name KEYRING, no KRB5CCNAME", keyringConf, "", fmt.Sprintf("KEYRING:persistent:%d:", os.Getuid()), "default_ccache_name in krb5.conf"},
@@ -162,7 +171,7 @@ func TestCCacheTypes(t *testing.T) {
 
 	// A DIR collection with caches of two principals, as kinit of each
 	// leaves it: the primary (the last kinit) by default, either by name.
-	t.Run("DIR collection", func(t *testing.T) {
+	t.Run("collections of two principals", func(t *testing.T) {
 		isolate(t)
 		dir := "DIR:" + t.TempDir()
 		mitKinit(t, plain, dir, alice, e["LAB_PASSWORD"])
@@ -179,14 +188,21 @@ func TestCCacheTypes(t *testing.T) {
 				t.Errorf("CCachePrincipal(%q): whoami %q", p, u)
 			}
 		}
-		// Likewise in KCM, where sssd keeps a collection per user.
-		mitKinit(t, kcmConf, "KCM:", alice, e["LAB_PASSWORD"])
-		mitKinit(t, kcmConf, "KCM:", bob, e["LAB_PASSWORD2"])
-		kdestroyAtEnd(t, kcmConf, "KCM:")
-		t.Setenv("KRB5CCNAME", "KCM:")
-		for _, p := range []string{alice, bob} {
-			if u := whoamiWith(t, e, kcmConf, negotiate.CCachePrincipal("", p)); u != p {
-				t.Errorf("KCM CCachePrincipal(%q): whoami %q", p, u)
+		// Likewise in KCM, where sssd keeps a collection per user, and
+		// in a session keyring collection.
+		ring := "KEYRING:session:" + tag + "-coll"
+		for _, coll := range []struct{ conf, name string }{{kcmConf, "KCM:"}, {plain, ring}} {
+			mitKinit(t, coll.conf, coll.name, alice, e["LAB_PASSWORD"])
+			mitKinit(t, coll.conf, coll.name, bob, e["LAB_PASSWORD2"])
+			kdestroyAtEnd(t, coll.conf, coll.name)
+			t.Setenv("KRB5CCNAME", coll.name)
+			if u := whoamiWith(t, e, coll.conf, negotiate.DefaultCredentials()); u != bob {
+				t.Errorf("%s primary: whoami %q; want %q (the last kinit)", coll.name, u, bob)
+			}
+			for _, p := range []string{alice, bob} {
+				if u := whoamiWith(t, e, coll.conf, negotiate.CCachePrincipal("", p)); u != p {
+					t.Errorf("%s CCachePrincipal(%q): whoami %q", coll.name, p, u)
+				}
 			}
 		}
 	})
