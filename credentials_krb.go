@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/config"
-	"github.com/jcmturner/gokrb5/v8/credentials"
 	"github.com/negotiate-go/negotiate/internal/krb"
 )
 
@@ -25,8 +24,8 @@ const (
 // krbSource describes a Kerberos credential source.
 type krbSource struct {
 	kind      krbKind
-	principal string // for a keytab: user@REALM
-	path      string // keytab or ccache path
+	principal string // for a keytab: user@REALM; for a cache: the principal to pick, if any
+	path      string // keytab path, or ccache name ("" = the default cache)
 }
 
 func (s krbSource) String() string {
@@ -34,7 +33,14 @@ func (s krbSource) String() string {
 	case krbKeytab:
 		return s.principal + " (keytab " + s.path + ")"
 	case krbCCache:
-		return "ticket cache " + s.path
+		name := s.path
+		if name == "" {
+			name = "default"
+		}
+		if s.principal != "" {
+			return s.principal + " (ticket cache " + name + ")"
+		}
+		return "ticket cache " + name
 	case krbDefault:
 		return "default credentials"
 	}
@@ -51,19 +57,40 @@ func Keytab(principal, path string) *Credentials {
 	return c
 }
 
-// CCache returns Kerberos credentials from the MIT FILE credential cache at
-// path (as kinit writes it; a "FILE:" prefix is allowed). A cache holding
-// only a service ticket still works for that service. The cache is read on
-// first use; tickets cannot be got again once its TGT expires.
-func CCache(path string) *Credentials {
-	return &Credentials{krb: krbSource{kind: krbCCache, path: strings.TrimPrefix(path, "FILE:")}}
+// CCache returns Kerberos credentials from the credential cache name, as
+// kinit fills it: a FILE path (with or without "FILE:"), or any name
+// KRB5CCNAME takes on Linux: "DIR:dir" (the collection's primary cache),
+// "DIR::path", "KEYRING:session:name", "KEYRING:persistent:uid", "KCM:",
+// "KCM:name", "MEMORY:name". A cache holding only a service ticket still
+// works for that service. The cache is read on first use and read again
+// when its TGT nears its end, when it changed and a TGT is needed, and when
+// the KDC says the TGT expired; once its TGT has expired and no one put a
+// newer one there (kinit, kinit -R, k5start, sssd), requests fail with an
+// error wrapping ErrCredentialsExpired.
+func CCache(name string) *Credentials {
+	return &Credentials{krb: krbSource{kind: krbCCache, path: name}}
+}
+
+// CCachePrincipal returns Kerberos credentials from the cache of principal
+// (name@REALM) in the collection name belongs to ("" means the default
+// cache's collection), as krb5_cc_cache_match picks it: with a DIR,
+// KEYRING or KCM collection holding caches of several principals (kinit
+// of each, kswitch between them), the one of principal whatever the
+// primary is. Otherwise as [CCache].
+func CCachePrincipal(name, principal string) *Credentials {
+	return &Credentials{krb: krbSource{kind: krbCCache, path: name, principal: principal}}
 }
 
 // DefaultCredentials returns the credentials of the environment, what
-// `curl --negotiate -u :` uses: the ticket cache named by KRB5CCNAME (FILE
-// caches), else /tmp/krb5cc_<uid>, else the client keytab named by
-// KRB5_CLIENT_KTNAME. They are looked up on first use; when none exist,
-// requests fail with ErrNoCredentials.
+// `curl --negotiate -u :` uses, found as MIT krb5 finds them: the ticket
+// cache KRB5CCNAME names, else krb5.conf's default_ccache_name (with its
+// %{uid}-style expansions; KCM: and KEYRING:persistent:%{uid} on RHEL and
+// Fedora), else FILE:/tmp/krb5cc_<uid>; of a collection, its primary
+// cache. Every type [CCache] takes works. When that cache does not exist
+// or holds nothing, the client keytab named by KRB5_CLIENT_KTNAME (or
+// default_client_keytab_name). They are looked up on first use, and the
+// cache is re-read as [CCache] says; when none exist, requests fail with
+// ErrNoCredentials. On Windows the Transport uses SSPI instead.
 func DefaultCredentials() *Credentials {
 	return &Credentials{krb: krbSource{kind: krbDefault}}
 }
@@ -161,7 +188,7 @@ func (t *Transport) krbClient(c *Credentials, id identity) (*krb.Client, error) 
 		return kc, nil
 	}
 	// Made outside the lock: a keytab or cache is read from disk.
-	kc, err := newKrbClient(c, cfg)
+	kc, err := newKrbClient(c, cfg, t.Krb5Config)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +198,7 @@ func (t *Transport) krbClient(c *Credentials, id identity) (*krb.Client, error) 
 	return t.krb.clients.add(id.key, kc, live), nil
 }
 
-func newKrbClient(c *Credentials, cfg *config.Config) (*krb.Client, error) {
+func newKrbClient(c *Credentials, cfg *config.Config, cfgPath string) (*krb.Client, error) {
 	switch c.krb.kind {
 	case krbKeytab:
 		kt, err := krb.LoadKeytab(c.krb.path)
@@ -181,13 +208,9 @@ func newKrbClient(c *Credentials, cfg *config.Config) (*krb.Client, error) {
 		user, realm, _ := strings.Cut(c.krb.principal, "@")
 		return krb.NewKeytabClient(user, realm, kt, cfg), nil
 	case krbCCache:
-		cc, err := credentials.LoadCCache(c.krb.path)
-		if err != nil {
-			return nil, fmt.Errorf("%w: ticket cache %s: %w", ErrNoCredentials, c.krb.path, err)
-		}
-		return krb.NewCCacheClient(cc, cfg)
+		return krb.CacheClient(krb.CacheOptions{Name: c.krb.path, Principal: c.krb.principal, ConfigPath: cfgPath}, cfg)
 	case krbDefault:
-		return krb.DefaultClient(cfg)
+		return krb.DefaultClientWith(krb.CacheOptions{ConfigPath: cfgPath}, cfg)
 	}
 	return krb.NewPasswordClient(c.user, c.krbRealm(cfg), c.password, cfg), nil
 }

@@ -75,6 +75,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer c.transport.CloseIdleConnections()
+	describeCache(stderr, o, c)
 
 	ctx := context.Background()
 	if o.maxTime > 0 {

@@ -55,6 +55,7 @@ type options struct {
 	delegation                    string
 	noChannelBinding, http11      bool
 	verbose                       bool
+	ccache, principal             string // --ccache, --principal: see ccache.go
 }
 
 // A dataPart is one -d or --data-binary argument.
@@ -119,6 +120,8 @@ Kerberos
       --spn SPN               service principal for the URL's host (HTTP/name)
       --mutual required|optional|disabled   mutual authentication (required)
       --keytab FILE           keys of -u USER
+      --ccache NAME           ticket cache (FILE:, DIR:, KEYRING:, KCM:); implies -u :
+      --principal NAME@REALM  that principal's cache of the collection; implies -u :
       --krb5-config FILE      krb5.conf (default: KRB5_CONFIG, /etc/krb5.conf)
       --delegation none|policy|always   Kerberos credential delegation (none)
       --no-channel-binding    send no TLS channel bindings
@@ -180,6 +183,8 @@ func parseArgs(args []string) (*options, error) {
 	str(&o.spn, []string{"spn"}, "Kerberos service principal `SPN` for the URL's host (e.g. HTTP/web.example.com)")
 	str(&o.mutual, []string{"mutual"}, "Kerberos mutual authentication: required, optional or disabled (default required)")
 	str(&o.keytab, []string{"keytab"}, "Kerberos keytab `FILE` holding the keys of -u user")
+	str(&o.ccache, []string{"ccache"}, "Kerberos ticket cache `NAME` (as KRB5CCNAME takes it); implies -u :")
+	str(&o.principal, []string{"principal"}, "use the cache of `NAME@REALM` from the collection; implies -u :")
 	str(&o.krb5conf, []string{"krb5-config"}, "Kerberos configuration `FILE` (default: KRB5_CONFIG, else /etc/krb5.conf)")
 	str(&o.delegation, []string{"delegation"}, "Kerberos credential delegation: none, policy (only to services trusted for delegation) or always")
 	boolean(&o.noChannelBinding, []string{"no-channel-binding"}, "send no TLS channel bindings (for TLS-intercepting middleboxes)")
@@ -241,6 +246,9 @@ func parseArgs(args []string) (*options, error) {
 	}
 	if o.keytab != "" && strings.Contains(o.user, ":") {
 		return nil, errors.New("--keytab takes -u user without a password: the keys come from the keytab")
+	}
+	if err := o.checkCCache(); err != nil {
+		return nil, err
 	}
 	return o, nil
 }
@@ -334,7 +342,7 @@ func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*cl
 		case name == "" && !hasPass:
 			return nil, errors.New("-u: empty user name")
 		case name == "" && pass == "":
-			c.creds = negotiate.DefaultCredentials()
+			c.creds = o.cacheCredentials()
 		case name == "":
 			return nil, errors.New("-u :password: a password needs a user name")
 		case o.keytab != "":
@@ -352,6 +360,10 @@ func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*cl
 			c.creds = negotiate.Password(name, pass)
 			c.password = pass
 		}
+	}
+
+	if !o.userSet && (o.ccache != "" || o.principal != "") {
+		c.creds = o.cacheCredentials()
 	}
 
 	if o.proxyUser != "" {

@@ -72,6 +72,7 @@ type Client struct {
 	kt       *keytab.Keytab
 	initErr  error
 	now      func() time.Time // for tests; time.Now otherwise
+	src      *cacheSource     // the ticket cache to re-read; see refresh.go
 
 	mu      sync.Mutex
 	tgt     *cred                // TGT for the client's realm
@@ -411,6 +412,14 @@ func (c *Client) fetchServiceTicket(ctx context.Context, sname types.PrincipalNa
 			target = types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", realm}}
 		}
 		cr, err := c.tgsExchange(ctx, kdcRealm, tgt, target, false, false, ticketKey(sname, realm))
+		if err != nil && hop == 0 && isTGTExpired(err) && c.reloadCache(true) {
+			// The KDC says our TGT has expired, and the cache
+			// holds a newer one: use it (refresh.go).
+			c.mu.Lock()
+			tgt = c.tgt
+			c.mu.Unlock()
+			cr, err = c.tgsExchange(ctx, kdcRealm, tgt, target, false, false, ticketKey(sname, realm))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -431,6 +440,13 @@ func (c *Client) getTGT(ctx context.Context) (*cred, error) {
 	c.mu.Lock()
 	tgt := c.tgt
 	c.mu.Unlock()
+	if c.src != nil && tgt != nil && c.now().Add(cacheRefreshWindow).After(tgt.end) && c.reloadCache(false) {
+		// A TGT near its end: whoever keeps the cache may have put a
+		// newer one there (refresh.go).
+		c.mu.Lock()
+		tgt = c.tgt
+		c.mu.Unlock()
+	}
 	if tgt.validAt(c.now()) {
 		return tgt, nil
 	}
@@ -441,6 +457,14 @@ func (c *Client) getTGT(ctx context.Context) (*cred, error) {
 		now := c.now()
 		if tgt.validAt(now) {
 			return tgt, nil
+		}
+		if c.src != nil && c.reloadCache(true) {
+			c.mu.Lock()
+			tgt = c.tgt
+			c.mu.Unlock()
+			if tgt.validAt(now) {
+				return tgt, nil
+			}
 		}
 		var renewErr error
 		if tgt != nil && tgt.renewable && now.Before(tgt.end) && now.Before(tgt.renewTill) {
@@ -454,13 +478,18 @@ func (c *Client) getTGT(ctx context.Context) (*cred, error) {
 			renewErr = err
 		}
 		if !c.hasPass && c.kt == nil {
+			if tgt != nil && now.Add(lastResortMargin).Before(tgt.end) {
+				// A cache's TGT in its last seconds, with nothing
+				// newer: still valid, and all there is (refresh.go).
+				return tgt, nil
+			}
 			if renewErr != nil {
 				return nil, renewErr
 			}
 			if tgt == nil {
 				return nil, fmt.Errorf("negotiate: kerberos: no TGT for %s in the ticket cache: %w", c.Principal(), gss.ErrNoCredentials)
 			}
-			return nil, fmt.Errorf("negotiate: kerberos: TGT of %s has expired: %w", c.Principal(), gss.ErrCredentialsExpired)
+			return nil, c.tgtExpiredError(tgt.end)
 		}
 		cr, err := c.asExchange(fctx)
 		if err != nil {

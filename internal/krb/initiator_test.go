@@ -253,13 +253,22 @@ func TestLoadConfigIncludes(t *testing.T) {
 
 func TestDefaultClientEnv(t *testing.T) {
 	dir := t.TempDir()
+	// A krb5.conf whose KCM socket does not exist, so that KCM: fails
+	// here whatever daemon the machine runs.
+	conf := filepath.Join(dir, "krb5.conf")
+	if err := os.WriteFile(conf, []byte("[libdefaults]\n kcm_socket = "+filepath.Join(dir, "no.socket")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KRB5_CONFIG", conf)
 	tests := []struct {
 		ccname, ktname string
 		want           error
 		msg            string
 	}{
-		{"KEYRING:persistent:1000", "", gss.ErrNoCredentials, "KEYRING"},
-		{"KCM:", "", gss.ErrNoCredentials, "KCM"},
+		{"KEYRING:session:negotiate-none-" + filepath.Base(dir), "", gss.ErrNoCredentials, "KEYRING:session:negotiate-none"},
+		{"KCM:", "", gss.ErrNoCredentials, "no KCM daemon"},
+		{"API:foo", "", gss.ErrNoCredentials, "API:"},
+		{"MSLSA:", "", gss.ErrNoCredentials, "MSLSA:"},
 		{"FILE:" + filepath.Join(dir, "none"), "", gss.ErrNoCredentials, "no ticket cache"},
 		{filepath.Join(dir, "none"), filepath.Join(dir, "nokt"), gss.ErrNoCredentials, "no ticket cache"},
 	}
