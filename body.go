@@ -1,7 +1,11 @@
+// This file holds the request body's way through a handshake: read ahead,
+// replayed on each leg, or sent once, and closed exactly once.
+
 package negotiate
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -58,6 +62,12 @@ func newReplayBody(req *http.Request, limit int64) (*replayBody, error) {
 	if err != nil {
 		rb.close()
 		return nil, err
+	}
+	if req.ContentLength > 0 && n != req.ContentLength && n <= limit {
+		// net/http refuses such a body too, but only once it has sent
+		// what there was; here nothing has been sent yet.
+		rb.close()
+		return nil, fmt.Errorf("%w: http: ContentLength=%d with Body length %d", ErrBodyLength, req.ContentLength, n)
 	}
 	if n > limit {
 		rb.oneShot = &oneShotBody{r: io.MultiReader(bytes.NewReader(b.Bytes()), req.Body)}

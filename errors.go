@@ -33,6 +33,17 @@ var (
 	// could not be sent again (no GetBody, larger than MaxBodyBuffer, and
 	// already consumed).
 	ErrBodyNotReplayable = errors.New("negotiate: request body cannot be replayed")
+	// ErrBodyLength: the request body is shorter or longer than its
+	// ContentLength. A body read ahead (see Transport.MaxBodyBuffer) is
+	// refused before any of it is sent; a body sent once fails as net/http
+	// fails it.
+	ErrBodyLength = errors.New("negotiate: request body length differs from ContentLength")
+	// ErrBodyNotSent: the server answered the first NTLM leg, which went
+	// without the request's body, with something other than a challenge:
+	// it did not ask for authentication and may have served that leg as
+	// the request, without its body. The request is not idempotent, so it
+	// is not sent again; AuthError.Response is that answer.
+	ErrBodyNotSent = errors.New("negotiate: the server answered a leg sent without the request body")
 	// ErrTooManyLegs: the handshake did not complete within the leg limit
 	// (a server that answers 401 forever, say).
 	ErrTooManyLegs = errors.New("negotiate: too many authentication legs")
@@ -70,9 +81,9 @@ var (
 // should see (a final 401), RoundTrip returns that response and a nil error,
 // and [ResponseError] returns the *AuthError.
 type AuthError struct {
-	// Scheme is the authentication scheme in use ("Negotiate", "NTLM",
-	// "Basic"), or "" if none was chosen.
-	Scheme string
+	// Scheme is the authentication scheme in use, SchemeUnknown if none
+	// was chosen.
+	Scheme Scheme
 	// Host is the host (host:port) that challenged.
 	Host string
 	// Proxy reports whether the challenge came from a proxy (407).
@@ -80,9 +91,8 @@ type AuthError struct {
 	// Leg is the 1-based leg of the handshake on which authentication
 	// failed; 0 if it failed before the first authenticated leg.
 	Leg int
-	// Op says what was being done: "choose scheme", "acquire credentials",
-	// "initialize context", "send", "read challenge", "verify server".
-	Op string
+	// Op says what was being done, one of the Op* constants.
+	Op Op
 	// StatusCode is the status of the server's last response, or 0.
 	StatusCode int
 	// Response is the server's last response, when RoundTrip returned an
@@ -95,8 +105,8 @@ type AuthError struct {
 func (e *AuthError) Error() string {
 	var b strings.Builder
 	b.WriteString("negotiate: ")
-	if e.Scheme != "" {
-		b.WriteString(e.Scheme)
+	if e.Scheme != SchemeUnknown {
+		b.WriteString(e.Scheme.String())
 		b.WriteByte(' ')
 	}
 	if e.Proxy {
@@ -115,7 +125,7 @@ func (e *AuthError) Error() string {
 	}
 	if e.Op != "" {
 		b.WriteString(": ")
-		b.WriteString(e.Op)
+		b.WriteString(string(e.Op))
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
@@ -125,6 +135,30 @@ func (e *AuthError) Error() string {
 }
 
 func (e *AuthError) Unwrap() error { return e.Err }
+
+// An Op names the step of authentication an [AuthError] happened in. Its
+// values are plain words, the same as the text Error shows, so that code
+// which compared the text of AuthError.Op keeps working.
+type Op string
+
+// The steps of authentication.
+const (
+	// OpChooseScheme: choosing a challenge to answer.
+	OpChooseScheme Op = "choose scheme"
+	// OpAcquireCredentials: finding credentials (a ticket, a password).
+	OpAcquireCredentials Op = "acquire credentials"
+	// OpInitializeContext: making a token, or processing the server's.
+	OpInitializeContext Op = "initialize context"
+	// OpSend: sending the request or a leg, reading its answer.
+	OpSend Op = "send"
+	// OpReadChallenge: reading a 401 or 407 and its challenge.
+	OpReadChallenge Op = "read challenge"
+	// OpVerifyServer: verifying the server's final token (mutual
+	// authentication).
+	OpVerifyServer Op = "verify server"
+	// OpConnect: opening a tunnel through a proxy with CONNECT.
+	OpConnect Op = "connect"
+)
 
 // failureKey keys the *failureBox in the context of every request the
 // Transport sends, so that ResponseError can find it from resp.Request.

@@ -145,19 +145,19 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 		p.apply(req)
 		if err := req.Write(conn); err != nil {
 			conn.Close()
-			return nil, r.slotErr(p, p.scheme, p.legs, "send", 0, fmt.Errorf("%w: %w", ErrConnectionLost, err))
+			return nil, r.slotErr(p, p.scheme, p.legs, OpSend, 0, fmt.Errorf("%w: %w", ErrConnectionLost, err))
 		}
 		resp, err := http.ReadResponse(br, req)
 		if err != nil {
 			conn.Close()
-			return nil, r.slotErr(p, p.scheme, p.legs, "read challenge", 0, fmt.Errorf("%w: %w", ErrConnectionLost, err))
+			return nil, r.slotErr(p, p.scheme, p.legs, OpReadChallenge, 0, fmt.Errorf("%w: %w", ErrConnectionLost, err))
 		}
 		r.traceLeg(nil, p, req, resp, false)
 		if resp.StatusCode == http.StatusOK {
 			if p.started() {
 				if err := r.verifyFinal(p, resp); err != nil {
 					conn.Close()
-					return nil, r.slotErr(p, p.scheme, 0, "verify server", resp.StatusCode, err)
+					return nil, r.slotErr(p, p.scheme, 0, OpVerifyServer, resp.StatusCode, err)
 				}
 			}
 			conn.SetDeadline(time.Time{})
@@ -166,7 +166,7 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 			}
 			return conn, nil
 		}
-		fail := func(op string, cause error) error {
+		fail := func(op Op, cause error) error {
 			conn.Close()
 			resp.Body.Close()
 			e := r.slotErr(p, p.scheme, p.legs, op, resp.StatusCode, cause)
@@ -174,10 +174,10 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 			return e
 		}
 		if resp.StatusCode != http.StatusProxyAuthRequired {
-			return nil, fail("connect", fmt.Errorf("the proxy refused to connect to %s: %s", target, resp.Status))
+			return nil, fail(OpConnect, fmt.Errorf("the proxy refused to connect to %s: %s", target, resp.Status))
 		}
 		if p.legs >= r.t.maxLegs() {
-			return nil, fail("read challenge", ErrTooManyLegs)
+			return nil, fail(OpReadChallenge, ErrTooManyLegs)
 		}
 		if !p.started() {
 			scheme, cs, ok := r.chooseFor(p, resp)
@@ -186,7 +186,7 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 				if r.box.err != nil {
 					cause = r.box.err.Err
 				}
-				return nil, fail("choose scheme", cause)
+				return nil, fail(OpChooseScheme, cause)
 			}
 			r.remember(p, scheme, cs)
 			if err := r.start(p, scheme, nil); err != nil {
@@ -198,15 +198,15 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 			tok, found, terr := tokenFor(cs, p.scheme)
 			switch {
 			case err != nil:
-				return nil, fail("read challenge", err)
+				return nil, fail(OpReadChallenge, err)
 			case terr != nil:
-				return nil, fail("read challenge", terr)
+				return nil, fail(OpReadChallenge, terr)
 			case !found || len(tok) == 0 || !p.cont:
-				return nil, fail("read challenge", explain(p.sec, ErrRejected))
+				return nil, fail(OpReadChallenge, explain(p.sec, ErrRejected))
 			}
 			out, cont, err := p.sec.Step(ctx, tok)
 			if err != nil {
-				return nil, fail("initialize context", explain(p.sec, err))
+				return nil, fail(OpInitializeContext, explain(p.sec, err))
 			}
 			p.out, p.cont = out, cont
 		}
@@ -217,7 +217,7 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 			conn.Close()
 			if p.legs > 0 && p.cont {
 				if restarted {
-					return nil, r.slotErr(p, p.scheme, p.legs, "send", resp.StatusCode, ErrConnectionLost)
+					return nil, r.slotErr(p, p.scheme, p.legs, OpSend, resp.StatusCode, ErrConnectionLost)
 				}
 				restarted = true
 				scheme := p.scheme

@@ -114,11 +114,11 @@ func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 	}
 	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, u, st, offeredNTLM)
 	if err != nil {
-		return r.slotFail(s, scheme, 1, "acquire credentials", 0, err)
+		return r.slotFail(s, scheme, 1, OpAcquireCredentials, 0, err)
 	}
 	out, cont, err := sec.Step(r.ctx, nil)
 	if err != nil {
-		return r.slotFail(s, scheme, 1, "initialize context", 0, explain(sec, err))
+		return r.slotFail(s, scheme, 1, OpInitializeContext, 0, explain(sec, err))
 	}
 	s.scheme, s.sec, s.out, s.cont, s.legs = scheme, sec, out, cont, 0
 	return nil
@@ -141,7 +141,7 @@ func (r *roundTrip) settled(s *slot) {
 }
 
 // slotErr makes the AuthError for a failure of slot s.
-func (r *roundTrip) slotErr(s *slot, scheme Scheme, leg int, op string, status int, err error) *AuthError {
+func (r *roundTrip) slotErr(s *slot, scheme Scheme, leg int, op Op, status int, err error) *AuthError {
 	e := r.authErrAs(scheme, leg, op, status, err)
 	if s.proxy {
 		e.Proxy = true
@@ -150,7 +150,7 @@ func (r *roundTrip) slotErr(s *slot, scheme Scheme, leg int, op string, status i
 	return e
 }
 
-func (r *roundTrip) slotFail(s *slot, scheme Scheme, leg int, op string, status int, err error) error {
+func (r *roundTrip) slotFail(s *slot, scheme Scheme, leg int, op Op, status int, err error) error {
 	if ae, ok := err.(*AuthError); ok {
 		return ae
 	}

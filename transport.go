@@ -264,6 +264,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	proxy, proxyCreds, err := t.proxyFor(req)
 	if err != nil {
+		// The RoundTripper contract: the body is closed even on errors.
+		if req.Body != nil {
+			req.Body.Close()
+		}
 		return nil, err
 	}
 	if creds == nil && proxyCreds == nil {
@@ -322,7 +326,7 @@ func (t *Transport) unauthenticated(req *http.Request, denied bool, box *failure
 	if denied {
 		cause = ErrHostNotAllowed
 	}
-	box.err = &AuthError{Host: canonicalAddr(req.URL), Op: "acquire credentials", StatusCode: resp.StatusCode, Err: cause}
+	box.err = &AuthError{Host: canonicalAddr(req.URL), Op: OpAcquireCredentials, StatusCode: resp.StatusCode, Err: cause}
 	return resp, nil
 }
 

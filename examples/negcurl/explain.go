@@ -58,8 +58,8 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 	rejected := ""
 	if errors.Is(err, negotiate.ErrRejected) && ae.Op != "acquire credentials" {
 		mech := p.mech
-		if mech == "" {
-			mech = ae.Scheme
+		if mech == "" && ae.Scheme != negotiate.SchemeUnknown {
+			mech = ae.Scheme.String()
 		}
 		rejected = fmt.Sprintf("%s rejected the %s credentials for %s", p.name, mech, who)
 		switch {
