@@ -9,7 +9,9 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -106,11 +108,95 @@ func (r *roundTrip) dialProxy(ctx context.Context) (net.Conn, error) {
 	cfg.ServerName = r.proxy.Hostname()
 	cfg.NextProtos = nil
 	tc := tls.Client(conn, cfg)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	hctx := ctx
+	if d := r.t.base.TLSHandshakeTimeout; d > 0 {
+		var cancel context.CancelFunc
+		hctx, cancel = context.WithTimeoutCause(ctx, d, errProxyTLSTimeout)
+		defer cancel()
+	}
+	if err := tc.HandshakeContext(hctx); err != nil {
 		conn.Close()
+		if cause := context.Cause(hctx); cause != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("%w: %w", cause, err)
+		}
 		return nil, err
 	}
 	return tc, nil
+}
+
+// The timeouts of Base that bound a CONNECT, as net/http's bound a request.
+// Both match context.DeadlineExceeded, as net/http's timeout awaiting
+// response headers does.
+var (
+	errProxyTLSTimeout     = fmt.Errorf("negotiate: TLS handshake timeout with the proxy: %w", context.DeadlineExceeded)
+	errConnectHeadsTimeout = fmt.Errorf("negotiate: timeout awaiting the proxy's response headers to CONNECT: %w", context.DeadlineExceeded)
+)
+
+// tunnelWatch bounds the CONNECT exchanges on a proxy connection: each
+// read of an answer by Base's ResponseHeaderTimeout, everything by the
+// request's deadline, and the request's cancellation interrupts any of it.
+type tunnelWatch struct {
+	ctx     context.Context
+	rht     time.Duration
+	conn    net.Conn
+	stop    func() bool // stops the cancellation watch of conn
+	timeout bool        // the latest read passed ResponseHeaderTimeout
+}
+
+// watch makes the watch cover conn (a new connection to the proxy).
+func (w *tunnelWatch) watch(conn net.Conn) {
+	w.release()
+	w.conn = conn
+	w.stop = context.AfterFunc(w.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+}
+
+// release ends the watch of the current connection and clears its
+// deadlines, as the tunnel is handed over.
+func (w *tunnelWatch) release() {
+	if w.stop != nil {
+		w.stop()
+		w.stop = nil
+		w.conn.SetDeadline(time.Time{})
+	}
+}
+
+// arm sets the deadlines for one CONNECT exchange.
+func (w *tunnelWatch) arm() {
+	deadline, ok := w.ctx.Deadline()
+	if ok {
+		w.conn.SetWriteDeadline(deadline)
+	}
+	w.timeout = false
+	if w.rht > 0 {
+		if d := time.Now().Add(w.rht); !ok || d.Before(deadline) {
+			deadline, ok = d, true
+			w.timeout = true
+		}
+	}
+	if ok {
+		w.conn.SetReadDeadline(deadline)
+	}
+}
+
+// cause returns what ended an exchange that failed with err: the request's
+// context, Base's ResponseHeaderTimeout, or err itself.
+func (w *tunnelWatch) cause(err error) error {
+	if c := context.Cause(w.ctx); c != nil {
+		return fmt.Errorf("%w: %w", c, err)
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return err
+	}
+	if w.timeout {
+		return fmt.Errorf("%w: %w", errConnectHeadsTimeout, err)
+	}
+	// The connection's deadline is the context's, which may fire a moment
+	// before the context itself says so.
+	if d, ok := w.ctx.Deadline(); ok && !time.Now().Before(d) {
+		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return err
 }
 
 // dialTunnel opens a tunnel to target through the proxy with CONNECT,
@@ -130,12 +216,14 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReader(conn)
+	w := &tunnelWatch{ctx: ctx, rht: r.t.base.ResponseHeaderTimeout}
+	w.watch(conn)
+	defer w.release()
+	lr := &limitReader{r: conn, n: -1}
+	br := bufio.NewReader(lr)
 	restarted := false
 	for {
-		if deadline, ok := ctx.Deadline(); ok {
-			conn.SetDeadline(deadline)
-		}
+		w.arm()
 		req := &http.Request{
 			Method: http.MethodConnect,
 			URL:    &url.URL{Opaque: target},
@@ -145,12 +233,12 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 		p.apply(req)
 		if err := req.Write(conn); err != nil {
 			conn.Close()
-			return nil, r.slotErr(p, p.scheme, p.legs, OpSend, 0, fmt.Errorf("%w: %w", ErrConnectionLost, err))
+			return nil, r.slotErr(p, p.scheme, p.legs, OpConnect, 0, w.cause(err))
 		}
-		resp, err := http.ReadResponse(br, req)
+		resp, err := readConnectResponse(br, lr, r.t.maxHeaderBytes(), req)
 		if err != nil {
 			conn.Close()
-			return nil, r.slotErr(p, p.scheme, p.legs, OpReadChallenge, 0, fmt.Errorf("%w: %w", ErrConnectionLost, err))
+			return nil, r.slotErr(p, p.scheme, p.legs, OpConnect, 0, w.cause(err))
 		}
 		r.traceLeg(nil, p, req, resp, false)
 		if resp.StatusCode == http.StatusOK {
@@ -160,7 +248,7 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 					return nil, r.slotErr(p, p.scheme, 0, OpVerifyServer, resp.StatusCode, err)
 				}
 			}
-			conn.SetDeadline(time.Time{})
+			w.release()
 			if br.Buffered() > 0 {
 				return &bufferedConn{Conn: conn, r: br}, nil
 			}
@@ -230,7 +318,9 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 			if conn, err = r.dialProxy(ctx); err != nil {
 				return nil, err
 			}
-			br = bufio.NewReader(conn)
+			w.watch(conn)
+			lr = &limitReader{r: conn, n: -1}
+			br = bufio.NewReader(lr)
 		}
 	}
 }
@@ -247,4 +337,50 @@ func (c *bufferedConn) Read(b []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.r.Read(b)
+}
+
+// readConnectResponse reads the proxy's answer to a CONNECT, its header
+// bounded by lr (see limitReader), as net/http bounds a response's header
+// by MaxResponseHeaderBytes.
+func readConnectResponse(br *bufio.Reader, lr *limitReader, max int64, req *http.Request) (*http.Response, error) {
+	lr.n = max
+	resp, err := http.ReadResponse(br, req)
+	lr.n = -1
+	if err != nil && lr.hit {
+		return nil, fmt.Errorf("%w: the proxy's answer to CONNECT has a header larger than %d bytes", ErrMalformedChallenge, max)
+	}
+	return resp, err
+}
+
+// limitReader reads from r at most n bytes while n >= 0 (a header is being
+// read), without limit while n < 0.
+type limitReader struct {
+	r   io.Reader
+	n   int64
+	hit bool // the limit was reached
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return l.r.Read(p)
+	}
+	if l.n == 0 {
+		l.hit = true
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// maxHeaderBytes is the bound of a response header read here: Base's
+// MaxResponseHeaderBytes, or net/http's default of 10 MiB.
+func (t *Transport) maxHeaderBytes() int64 {
+	if n := t.base.MaxResponseHeaderBytes; n > 0 {
+		return n
+	}
+	return 10 << 20
 }
