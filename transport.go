@@ -77,8 +77,10 @@ type Transport struct {
 
 	// TrustHost reports whether credentials may also be sent to host (a
 	// lower-cased host name without port) when http.Client reached it by
-	// following a redirect from another host. Nil trusts no other host.
-	// Requests the caller makes directly always get credentials.
+	// following a redirect to another origin (another scheme, host or
+	// port). Nil trusts no other origin. Credentials never follow a
+	// redirect from HTTPS to plain HTTP, whatever TrustHost says. Requests
+	// the caller makes directly always get credentials.
 	TrustHost func(host string) bool
 
 	// Preference orders the schemes tried when a server offers several.
