@@ -53,6 +53,10 @@ type roundTrip struct {
 
 	restarted bool // the one restart after a refusal was used
 	resent    bool // the one resend that resend allowed was used
+
+	// parsedResp is the response whose challenge fields parsed holds.
+	parsedResp *http.Response
+	parsed     []parsedField
 	// speculative: a token went to an origin that had not asked for one
 	// (Transport.Preemptive).
 	speculative bool
@@ -196,7 +200,7 @@ func http11Required(err error) bool {
 // chooseFor picks the scheme to answer resp's challenges for slot s with,
 // recording why in the request's failure box when there is none.
 func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge, bool) {
-	cs, err := s.challenges(resp)
+	cs, err := r.challenges(s, resp)
 	if err != nil {
 		r.box.err = r.slotErr(s, SchemeUnknown, 0, OpReadChallenge, resp.StatusCode, err)
 		return SchemeUnknown, nil, false
@@ -383,7 +387,7 @@ func (r *roundTrip) onChallenge(s *slot, ac *authConn, resp *http.Response) (don
 		r.remember(s, scheme, cs)
 		return false, r.start(s, scheme, ac)
 	}
-	cs, perr := s.challenges(resp)
+	cs, perr := r.challenges(s, resp)
 	tok, found, terr := tokenFor(cs, s.scheme)
 	switch {
 	case perr != nil:
@@ -427,7 +431,7 @@ func (r *roundTrip) prepareNextLeg(resp *http.Response) error {
 // accepted handles the server's answer that is no challenge: the final
 // tokens if any (mutual authentication), then the connection kept for later.
 func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*http.Response, error) {
-	if r.speculative && o.started() && received(o, resp) == nil {
+	if r.speculative && o.started() && r.received(o, resp) == nil {
 		// A preemptive token the server did not answer: it wants no
 		// authentication, or not this kind.
 		o.close()
@@ -464,7 +468,7 @@ func (r *roundTrip) verifyFinal(s *slot, resp *http.Response) error {
 	// Under MutualDisabled the final token is not looked at: the setting
 	// exists for servers and middleboxes that send broken ones.
 	if s.cont && !(s.scheme == SchemeNegotiate && r.t.Mutual == MutualDisabled) {
-		cs, _ := s.challenges(resp)
+		cs, _ := r.challenges(s, resp)
 		tok, found, err := tokenFor(cs, s.scheme)
 		if err != nil {
 			return err

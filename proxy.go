@@ -282,7 +282,7 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 				return nil, err
 			}
 		} else {
-			cs, err := p.challenges(resp)
+			cs, err := r.challenges(p, resp)
 			tok, found, terr := tokenFor(cs, p.scheme)
 			switch {
 			case err != nil:

@@ -77,9 +77,29 @@ func (s *slot) apply(leg *http.Request) {
 	s.out = nil
 }
 
-// challenges parses the slot's challenge field of resp.
-func (s *slot) challenges(resp *http.Response) ([]Challenge, error) {
-	return ParseChallenges(resp.Header, s.challengeField())
+// challenges parses the slot's challenge field of resp, once per response
+// and field however often it is asked: a hostile header costs one bounded
+// parse (see MaxChallengeBytes).
+func (r *roundTrip) challenges(s *slot, resp *http.Response) ([]Challenge, error) {
+	field := s.challengeField()
+	if r.parsedResp != resp {
+		r.parsedResp, r.parsed = resp, r.parsed[:0]
+	}
+	for _, p := range r.parsed {
+		if p.field == field {
+			return p.cs, p.err
+		}
+	}
+	cs, err := ParseChallenges(resp.Header, field)
+	r.parsed = append(r.parsed, parsedField{field, cs, err})
+	return cs, err
+}
+
+// parsedField is the parse of one challenge field of a response.
+type parsedField struct {
+	field string
+	cs    []Challenge
+	err   error
 }
 
 // target returns what a slot authenticates to: the URL (for the SPN and

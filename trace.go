@@ -85,14 +85,14 @@ func (r *roundTrip) traceLeg(o, p *slot, req *http.Request, resp *http.Response,
 		info.Leg, info.Scheme, info.Sent = o.legs, o.scheme.String(), o.sent
 	}
 	if o != nil && o.started() {
-		info.Received = received(o, resp)
+		info.Received = r.received(o, resp)
 	}
 	if p != nil && p.sent != nil {
 		info.ProxyScheme, info.ProxySent = p.scheme.String(), p.sent
 		info.Leg = max(info.Leg, p.legs)
 	}
 	if p != nil && p.started() {
-		info.ProxyReceived = received(p, resp)
+		info.ProxyReceived = r.received(p, resp)
 	}
 	if info.Scheme == SchemeBasic.String() {
 		info.Sent = nil
@@ -128,8 +128,8 @@ func redactBasic(req *http.Request) *http.Request {
 }
 
 // received returns the token for s's scheme in resp, nil if none.
-func received(s *slot, resp *http.Response) []byte {
-	cs, err := s.challenges(resp)
+func (r *roundTrip) received(s *slot, resp *http.Response) []byte {
+	cs, err := r.challenges(s, resp)
 	if err != nil {
 		return nil
 	}
