@@ -75,11 +75,12 @@ var (
 // failed and why. It wraps the cause, so errors.Is works with the Err*
 // values above.
 //
-// RoundTrip returns an *AuthError as its error when it cannot give the caller
-// a response (a malformed challenge, a body it cannot replay, a failed mutual
-// authentication). When the server's last answer is a response the caller
-// should see (a final 401), RoundTrip returns that response and a nil error,
-// and [ResponseError] returns the *AuthError.
+// When authentication fails after a challenge, RoundTrip returns that final
+// 401 or 407 as the response and a nil error, and [ResponseError] returns
+// the *AuthError; RoundTrip returns an *AuthError as its error when it
+// cannot give the caller a response (a body it cannot replay, a failed
+// mutual authentication, a failed send). The package documentation has the
+// table.
 type AuthError struct {
 	// Scheme is the authentication scheme in use, SchemeUnknown if none
 	// was chosen.

@@ -54,6 +54,10 @@ type roundTrip struct {
 	restarted bool // the one restart after a refusal was used
 	resent    bool // the one resend that resend allowed was used
 
+	// startErr is why the origin's [0] or proxy's [1] context could not
+	// start before the first leg, nil if it did.
+	startErr [2]error
+
 	// parsedResp is the response whose challenge fields parsed holds.
 	parsedResp *http.Response
 	parsed     []parsedField
@@ -264,6 +268,9 @@ func (r *roundTrip) choose(cs []Challenge, creds *Credentials, prefer []Scheme, 
 func (r *roundTrip) dialAndExchange(scheme Scheme) (*http.Response, error) {
 	ac, err := r.t.newConn(r.ctx, r)
 	if err != nil {
+		if resp, ok := r.connectAnswer(err); ok {
+			return resp, nil
+		}
 		return nil, r.ctxErr(err)
 	}
 	return r.exchange(ac, scheme)
@@ -295,6 +302,9 @@ func (r *roundTrip) exchange(ac *authConn, scheme Scheme) (*http.Response, error
 		}
 		*used = true
 		if ac, err = r.t.newConn(r.ctx, r); err != nil {
+			if resp, ok := r.connectAnswer(err); ok {
+				return resp, nil
+			}
 			return nil, r.ctxErr(err)
 		}
 	}
@@ -308,10 +318,18 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 	o, p := &slot{}, &slot{proxy: true}
 	// Every context is used within these legs only.
 	defer func() { o.close(); p.close() }()
+	// A context that cannot start (a wrong Kerberos password, no ticket)
+	// for a peer known to want authentication: the request goes without a
+	// token, and the challenge it gets is the answer, with this failure as
+	// its ResponseError, as when the challenge came first.
+	r.startErr = [2]error{}
 	if originScheme != SchemeUnknown {
 		if err := r.start(o, originScheme, ac); err != nil {
-			ac.cc.Close()
-			return nil, err
+			if r.ctx.Err() != nil {
+				ac.cc.Close()
+				return nil, err
+			}
+			r.startErr[0] = err
 		}
 	}
 	if ac.viaProxy && ac.fresh {
@@ -319,8 +337,11 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 		// at once.
 		if v, ok := r.t.known.Load(r.memoryKey(p)); ok {
 			if err := r.start(p, v.(originInfo).scheme, ac); err != nil {
-				ac.cc.Close()
-				return nil, err
+				if r.ctx.Err() != nil {
+					ac.cc.Close()
+					return nil, err
+				}
+				r.startErr[1] = err
 			}
 		}
 	}
@@ -376,16 +397,25 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 // ones, and otherwise ends the exchange with resp as the answer (done).
 func (r *roundTrip) onChallenge(s *slot, ac *authConn, resp *http.Response) (done bool, err error) {
 	if !s.started() {
+		if err := r.startErr[s.index()]; err != nil {
+			r.failedStart(ac, resp, err)
+			return true, nil
+		}
 		scheme, cs, ok := r.chooseFor(s, resp)
 		if !ok {
 			r.closeAfter(ac, resp)
 			return true, nil
 		}
-		if err := r.prepareNextLeg(resp); err != nil {
-			return false, err
-		}
 		r.remember(s, scheme, cs)
-		return false, r.start(s, scheme, ac)
+		if err := r.start(s, scheme, ac); err != nil {
+			if r.ctx.Err() != nil {
+				return false, err
+			}
+			// The challenge is the answer; the failure says why.
+			r.failedStart(ac, resp, err)
+			return true, nil
+		}
+		return false, r.prepareNextLeg(resp)
 	}
 	cs, perr := r.challenges(s, resp)
 	tok, found, terr := tokenFor(cs, s.scheme)
@@ -484,6 +514,18 @@ func (r *roundTrip) verifyFinal(s *slot, resp *http.Response) error {
 		return nil
 	}
 	return r.t.checkMutual(s.sec, sawToken)
+}
+
+// failedStart records that a context could not start as why the
+// challenge resp ends the exchange.
+func (r *roundTrip) failedStart(ac *authConn, resp *http.Response, err error) {
+	var ae *AuthError
+	if !errors.As(err, &ae) {
+		ae = r.authErr(0, OpAcquireCredentials, 0, err)
+	}
+	ae.StatusCode = resp.StatusCode
+	r.box.err = ae
+	r.closeAfter(ac, resp)
 }
 
 // rejectWith records why the server's challenge ends the exchange, and

@@ -7,6 +7,7 @@ package negotiate
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -207,9 +208,15 @@ func (w *tunnelWatch) cause(err error) error {
 func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, error) {
 	p := &slot{proxy: true}
 	defer func() { p.close() }()
+	// startErr: the known proxy's context could not start; the first
+	// CONNECT goes without a token, and its 407 is the answer.
+	var startErr error
 	if v, ok := r.t.known.Load(r.memoryKey(p)); ok && r.proxyCreds != nil {
 		if err := r.start(p, v.(originInfo).scheme, nil); err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			startErr = err
 		}
 	}
 	conn, err := r.dialProxy(ctx)
@@ -256,9 +263,12 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 		}
 		fail := func(op Op, cause error) error {
 			conn.Close()
-			resp.Body.Close()
-			e := r.slotErr(p, p.scheme, p.legs, op, resp.StatusCode, cause)
-			e.Response = resp
+			var e *AuthError
+			if !errors.As(cause, &e) {
+				e = r.slotErr(p, p.scheme, p.legs, op, resp.StatusCode, cause)
+			}
+			e.StatusCode = resp.StatusCode
+			e.Response = keepBody(resp)
 			return e
 		}
 		if resp.StatusCode != http.StatusProxyAuthRequired {
@@ -268,6 +278,9 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 			return nil, fail(OpReadChallenge, ErrTooManyLegs)
 		}
 		if !p.started() {
+			if startErr != nil {
+				return nil, fail(OpAcquireCredentials, startErr)
+			}
 			scheme, cs, ok := r.chooseFor(p, resp)
 			if !ok {
 				cause := ErrUnsupportedScheme
@@ -278,8 +291,11 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 			}
 			r.remember(p, scheme, cs)
 			if err := r.start(p, scheme, nil); err != nil {
-				conn.Close()
-				return nil, err
+				if ctx.Err() != nil {
+					conn.Close()
+					return nil, err
+				}
+				return nil, fail(OpAcquireCredentials, err)
 			}
 		} else {
 			cs, err := r.challenges(p, resp)
@@ -383,4 +399,41 @@ func (t *Transport) maxHeaderBytes() int64 {
 		return n
 	}
 	return 10 << 20
+}
+
+// keepBody reads what is left of resp's body, up to drainLimit, so that
+// resp can be handed to the caller after its connection is closed.
+func keepBody(resp *http.Response) *http.Response {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, drainLimit+1))
+	resp.Body.Close()
+	var rest io.Reader = bytes.NewReader(b)
+	if err == nil && len(b) > drainLimit {
+		rest = io.MultiReader(bytes.NewReader(b[:drainLimit]), errReader{io.ErrUnexpectedEOF})
+	} else if err != nil {
+		rest = io.MultiReader(rest, errReader{err})
+	}
+	resp.Body = io.NopCloser(rest)
+	return resp
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// connectAnswer turns the failure of a proxy's authentication on CONNECT
+// into the 407 it ended with, so that a proxy refusing the credentials
+// gives the same answer over HTTPS as over HTTP (see the package
+// documentation): the response, and ResponseError saying why.
+func (r *roundTrip) connectAnswer(err error) (*http.Response, bool) {
+	var ae *AuthError
+	if !errors.As(err, &ae) || !ae.Proxy || ae.Response == nil ||
+		ae.StatusCode != http.StatusProxyAuthRequired || ae.Op == OpConnect {
+		return nil, false
+	}
+	resp := ae.Response
+	ae.Response = nil
+	r.box.err = ae
+	resp.Request = r.req.WithContext(r.ctx)
+	return resp, true
 }

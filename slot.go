@@ -56,6 +56,14 @@ func (s *slot) close() {
 	}
 }
 
+// index is the slot's place in per-slot arrays: 0 origin, 1 proxy.
+func (s *slot) index() int {
+	if s.proxy {
+		return 1
+	}
+	return 0
+}
+
 // started reports whether the slot has a context.
 func (s *slot) started() bool { return s.sec != nil }
 
