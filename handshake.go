@@ -566,7 +566,7 @@ func (r *roundTrip) keep(ac *authConn, resp *http.Response) *http.Response {
 // it is never sent again, so a server does not run it twice (see the
 // package documentation).
 func (r *roundTrip) answeredWithoutBody(ac *authConn, resp *http.Response) (*http.Response, error) {
-	if !idempotent(r.req) || r.body.consumed() {
+	if !resend(r.ctx, r.req, r.body, mayHaveRun) {
 		resp.Body.Close()
 		ac.cc.Close()
 		e := r.authErr(1, OpSend, resp.StatusCode, ErrBodyNotSent)
