@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -255,6 +256,43 @@ func TestBodylessLegAnswered(t *testing.T) {
 				return // idempotent: it may run again
 			}
 			log.checkOnce(t, c.name, c.body)
+		})
+	}
+}
+
+// TestContextEndIsTheCause: a dial that fails because the request's
+// context ended reports the context's error, not only the dial's.
+func TestContextEndIsTheCause(t *testing.T) {
+	s := newNTLMServer(t, httptestutil.Config{})
+	for _, c := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want error
+	}{
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 100*time.Millisecond)
+		}, context.DeadlineExceeded},
+		{"canceled", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(100*time.Millisecond, cancel)
+			return ctx, cancel
+		}, context.Canceled},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr2 := newTransport(t, s, alice())
+			warm(t, tr2, s) // the origin is known: the handshake dials at once
+			tr2.CloseIdleConnections()
+			tr2.Base.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+				<-ctx.Done()
+				return nil, errors.New("dial failed") // a dialer that hides why
+			}
+			ctx, cancel := c.ctx()
+			defer cancel()
+			req := mustRequest(t, "POST", s.URL+"/x", strings.NewReader("data")).WithContext(ctx)
+			_, err := tr2.RoundTrip(req)
+			if !errors.Is(err, c.want) {
+				t.Errorf("%s: RoundTrip = %v; want an error wrapping %v", c.name, err, c.want)
+			}
 		})
 	}
 }

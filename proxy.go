@@ -319,6 +319,15 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 			// first, bare challenge costs nothing; a connection-bound
 			// handshake must start over, once.
 			conn.Close()
+			if !resend(ctx, r.req, r.body, refused) {
+				// The proxy refused the CONNECT, and the request may not
+				// go again: its context ended meanwhile.
+				cause := context.Cause(ctx)
+				if cause == nil {
+					cause = ErrBodyNotReplayable
+				}
+				return nil, r.slotErr(p, p.scheme, p.legs, OpConnect, resp.StatusCode, cause)
+			}
 			if p.legs > 0 && p.cont {
 				if restarted {
 					return nil, r.slotErr(p, p.scheme, p.legs, OpSend, resp.StatusCode, ErrConnectionLost)
