@@ -119,7 +119,8 @@ func (rb *replayBody) set(leg *http.Request) error {
 }
 
 // setEmpty gives leg no body: for legs that are sure to be rejected (the
-// first NTLM leg), as curl does, so a large body crosses the wire once.
+// first NTLM leg), as curl does, so a large body crosses the wire once;
+// bodylessLeg (resend.go) says when.
 func setEmpty(leg *http.Request) {
 	leg.Body, leg.GetBody, leg.ContentLength = http.NoBody, nil, 0
 	leg.TransferEncoding = nil

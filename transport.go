@@ -50,9 +50,11 @@ const (
 //     Base's connection pool (with "Expect: 100-continue" when its body
 //     cannot be replayed, so a 401 arrives before the body is sent);
 //   - on a 401 with a usable challenge, the handshake runs on a new
-//     dedicated HTTP/1.1 connection, all legs on it; the first NTLM leg
-//     carries no body, every leg that may be the last carries the whole
-//     body;
+//     dedicated HTTP/1.1 connection, all legs on it; every leg that may
+//     be the last carries the whole body, and the first NTLM leg carries
+//     it too unless it is large, sent once only, or the request is
+//     idempotent (see the package documentation, "Sending a request
+//     again");
 //   - later requests of the same identity to that origin take an idle
 //     authenticated connection, or start the handshake right away on a new
 //     one, without asking unauthenticated first;
