@@ -47,8 +47,10 @@ var (
 	// ErrTooManyLegs: the handshake did not complete within the leg limit
 	// (a server that answers 401 forever, say).
 	ErrTooManyLegs = errors.New("negotiate: too many authentication legs")
-	// ErrConnectionLost: the server closed the connection during the
-	// handshake, and the one restart allowed on a new connection failed too.
+	// ErrConnectionLost: the server closed the connection after a
+	// challenge during the handshake, twice. A connection that broke
+	// without an answer gives the real cause instead (the reset, the
+	// timeout), wrapped in an AuthError with Op OpSend.
 	ErrConnectionLost = errors.New("negotiate: connection lost during the handshake")
 	// ErrUnsupportedScheme: the server asked for authentication only in
 	// schemes this Transport does not speak or may not use.
