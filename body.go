@@ -1,7 +1,11 @@
+// This file holds the request body's way through a handshake: read ahead,
+// replayed on each leg, or sent once, and closed exactly once.
+
 package negotiate
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -59,6 +63,12 @@ func newReplayBody(req *http.Request, limit int64) (*replayBody, error) {
 		rb.close()
 		return nil, err
 	}
+	if req.ContentLength > 0 && n != req.ContentLength && n <= limit {
+		// net/http refuses such a body too, but only once it has sent
+		// what there was; here nothing has been sent yet.
+		rb.close()
+		return nil, fmt.Errorf("%w: http: ContentLength=%d with Body length %d", ErrBodyLength, req.ContentLength, n)
+	}
 	if n > limit {
 		rb.oneShot = &oneShotBody{r: io.MultiReader(bytes.NewReader(b.Bytes()), req.Body)}
 		return rb, nil
@@ -109,7 +119,8 @@ func (rb *replayBody) set(leg *http.Request) error {
 }
 
 // setEmpty gives leg no body: for legs that are sure to be rejected (the
-// first NTLM leg), as curl does, so a large body crosses the wire once.
+// first NTLM leg), as curl does, so a large body crosses the wire once;
+// bodylessLeg (resend.go) says when.
 func setEmpty(leg *http.Request) {
 	leg.Body, leg.GetBody, leg.ContentLength = http.NoBody, nil, 0
 	leg.TransferEncoding = nil

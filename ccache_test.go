@@ -2,6 +2,7 @@ package negotiate_test
 
 import (
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,8 @@ func TestCCacheCollections(t *testing.T) {
 			t.Errorf("%s: RoundTrip = %v, %v; want 200 as %s", tt.name, resp, err, tt.user)
 		}
 	}
-	_, _, err := legsOf(t, krbTransport(t, k, negotiate.CCachePrincipal("DIR:"+dir, "carol@"+realm)), "GET", s.URL, nil)
+	resp, _, err := legsOf(t, krbTransport(t, k, negotiate.CCachePrincipal("DIR:"+dir, "carol@"+realm)), "GET", s.URL, nil)
+	err = failureOf(resp, err)
 	if !errors.Is(err, negotiate.ErrNoCredentials) || !strings.Contains(err.Error(), "carol@"+realm) {
 		t.Errorf("CCachePrincipal(carol) = %v; want ErrNoCredentials naming carol", err)
 	}
@@ -102,9 +104,20 @@ func TestCCacheUnusable(t *testing.T) {
 			name = filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-"))
 			os.WriteFile(name, tt.content, 0o600)
 		}
-		_, _, err := legsOf(t, krbTransport(t, k, negotiate.CCache(name)), "GET", s.URL, nil)
+		resp, _, err := legsOf(t, krbTransport(t, k, negotiate.CCache(name)), "GET", s.URL, nil)
+		err = failureOf(resp, err)
 		if !errors.Is(err, negotiate.ErrNoCredentials) || !strings.Contains(err.Error(), tt.mention) {
 			t.Errorf("CCache(%s) = %v; want ErrNoCredentials mentioning %q", tt.name, err, tt.mention)
 		}
 	}
+}
+
+// failureOf returns why a request failed: RoundTrip's error, or, when the
+// final 401 came back as the response (the package doc's table), what
+// ResponseError says of it.
+func failureOf(resp *http.Response, err error) error {
+	if err == nil && resp != nil {
+		return negotiate.ResponseError(resp)
+	}
+	return err
 }

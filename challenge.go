@@ -68,12 +68,27 @@ type Challenge struct {
 // the field, the line and the byte offset, never the value. Challenges of
 // the other, well-formed lines are still returned with the error, so a
 // caller may choose to answer one of them; a malformed line contributes none.
+//
+// Hostile input is bounded: fields of more than MaxChallengeBytes in all
+// give no challenges and an error; a line with more than
+// MaxChallengesPerLine challenges, or a token68 longer than
+// MaxToken68Length, is malformed. Every such error wraps
+// ErrMalformedChallenge.
 func ParseChallenges(h http.Header, name string) ([]Challenge, error) {
 	var (
 		all      []Challenge
 		firstErr error
 	)
-	for n, line := range h.Values(name) {
+	lines := h.Values(name)
+	total := 0
+	for _, line := range lines {
+		total += len(line)
+	}
+	if total > MaxChallengeBytes {
+		return nil, fmt.Errorf("%w: %s fields larger than %d bytes",
+			ErrMalformedChallenge, http.CanonicalHeaderKey(name), MaxChallengeBytes)
+	}
+	for n, line := range lines {
 		cs, off, reason := parseChallengeLine(line)
 		if reason != "" {
 			if firstErr == nil {
@@ -86,6 +101,21 @@ func ParseChallenges(h http.Header, name string) ([]Challenge, error) {
 	}
 	return all, firstErr
 }
+
+// Limits on the challenges ParseChallenges reads. Servers send a few
+// challenges of some hundred bytes (an NTLM CHALLENGE message, a Kerberos
+// AP-REP); the limits leave room for far larger ones and keep a hostile
+// header from costing more than a small multiple of its size.
+const (
+	// MaxChallengeBytes bounds the bytes of all field lines of one name
+	// (all WWW-Authenticate lines of a response, say).
+	MaxChallengeBytes = 64 << 10
+	// MaxChallengesPerLine bounds the challenges of one field line.
+	MaxChallengesPerLine = 32
+	// MaxToken68Length bounds a challenge's token68 (base64 text, so
+	// about 24 KiB of token).
+	MaxToken68Length = 32 << 10
+)
 
 // parseChallengeLine parses one field line. On failure it returns the byte
 // offset and a description of the problem; the description never quotes
@@ -119,6 +149,9 @@ func parseChallengeLine(s string) (cs []Challenge, off int, reason string) {
 				return nil, off, reason
 			}
 		} else {
+			if len(cs) == MaxChallengesPerLine {
+				return nil, start, "too many challenges"
+			}
 			cs = append(cs, Challenge{Scheme: tok})
 			c := &cs[len(cs)-1]
 			i = j
@@ -133,6 +166,9 @@ func parseChallengeLine(s string) (cs []Challenge, off int, reason string) {
 			default:
 				if t, m := scanToken68(s, k); t != "" {
 					if m2 := skipOWS(s, m); m2 == len(s) || s[m2] == ',' {
+						if len(t) > MaxToken68Length {
+							return nil, k, "token68 too long"
+						}
 						c.Token68 = t
 						i = m2
 						break

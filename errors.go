@@ -33,11 +33,24 @@ var (
 	// could not be sent again (no GetBody, larger than MaxBodyBuffer, and
 	// already consumed).
 	ErrBodyNotReplayable = errors.New("negotiate: request body cannot be replayed")
+	// ErrBodyLength: the request body is shorter or longer than its
+	// ContentLength. A body read ahead (see Transport.MaxBodyBuffer) is
+	// refused before any of it is sent; a body sent once fails as net/http
+	// fails it.
+	ErrBodyLength = errors.New("negotiate: request body length differs from ContentLength")
+	// ErrBodyNotSent: the server answered the first NTLM leg, which went
+	// without the request's body, with something other than a challenge:
+	// it did not ask for authentication and may have served that leg as
+	// the request, without its body. The request is not idempotent, so it
+	// is not sent again; AuthError.Response is that answer.
+	ErrBodyNotSent = errors.New("negotiate: the server answered a leg sent without the request body")
 	// ErrTooManyLegs: the handshake did not complete within the leg limit
 	// (a server that answers 401 forever, say).
 	ErrTooManyLegs = errors.New("negotiate: too many authentication legs")
-	// ErrConnectionLost: the server closed the connection during the
-	// handshake, and the one restart allowed on a new connection failed too.
+	// ErrConnectionLost: the server closed the connection after a
+	// challenge during the handshake, twice. A connection that broke
+	// without an answer gives the real cause instead (the reset, the
+	// timeout), wrapped in an AuthError with Op OpSend.
 	ErrConnectionLost = errors.New("negotiate: connection lost during the handshake")
 	// ErrUnsupportedScheme: the server asked for authentication only in
 	// schemes this Transport does not speak or may not use.
@@ -64,15 +77,16 @@ var (
 // failed and why. It wraps the cause, so errors.Is works with the Err*
 // values above.
 //
-// RoundTrip returns an *AuthError as its error when it cannot give the caller
-// a response (a malformed challenge, a body it cannot replay, a failed mutual
-// authentication). When the server's last answer is a response the caller
-// should see (a final 401), RoundTrip returns that response and a nil error,
-// and [ResponseError] returns the *AuthError.
+// When authentication fails after a challenge, RoundTrip returns that final
+// 401 or 407 as the response and a nil error, and [ResponseError] returns
+// the *AuthError; RoundTrip returns an *AuthError as its error when it
+// cannot give the caller a response (a body it cannot replay, a failed
+// mutual authentication, a failed send). The package documentation has the
+// table.
 type AuthError struct {
-	// Scheme is the authentication scheme in use ("Negotiate", "NTLM",
-	// "Basic"), or "" if none was chosen.
-	Scheme string
+	// Scheme is the authentication scheme in use, SchemeUnknown if none
+	// was chosen.
+	Scheme Scheme
 	// Host is the host (host:port) that challenged.
 	Host string
 	// Proxy reports whether the challenge came from a proxy (407).
@@ -80,9 +94,8 @@ type AuthError struct {
 	// Leg is the 1-based leg of the handshake on which authentication
 	// failed; 0 if it failed before the first authenticated leg.
 	Leg int
-	// Op says what was being done: "choose scheme", "acquire credentials",
-	// "initialize context", "send", "read challenge", "verify server".
-	Op string
+	// Op says what was being done, one of the Op* constants.
+	Op Op
 	// StatusCode is the status of the server's last response, or 0.
 	StatusCode int
 	// Response is the server's last response, when RoundTrip returned an
@@ -95,8 +108,8 @@ type AuthError struct {
 func (e *AuthError) Error() string {
 	var b strings.Builder
 	b.WriteString("negotiate: ")
-	if e.Scheme != "" {
-		b.WriteString(e.Scheme)
+	if e.Scheme != SchemeUnknown {
+		b.WriteString(e.Scheme.String())
 		b.WriteByte(' ')
 	}
 	if e.Proxy {
@@ -115,7 +128,7 @@ func (e *AuthError) Error() string {
 	}
 	if e.Op != "" {
 		b.WriteString(": ")
-		b.WriteString(e.Op)
+		b.WriteString(string(e.Op))
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
@@ -125,6 +138,30 @@ func (e *AuthError) Error() string {
 }
 
 func (e *AuthError) Unwrap() error { return e.Err }
+
+// An Op names the step of authentication an [AuthError] happened in. Its
+// values are plain words, the same as the text Error shows, so that code
+// which compared the text of AuthError.Op keeps working.
+type Op string
+
+// The steps of authentication.
+const (
+	// OpChooseScheme: choosing a challenge to answer.
+	OpChooseScheme Op = "choose scheme"
+	// OpAcquireCredentials: finding credentials (a ticket, a password).
+	OpAcquireCredentials Op = "acquire credentials"
+	// OpInitializeContext: making a token, or processing the server's.
+	OpInitializeContext Op = "initialize context"
+	// OpSend: sending the request or a leg, reading its answer.
+	OpSend Op = "send"
+	// OpReadChallenge: reading a 401 or 407 and its challenge.
+	OpReadChallenge Op = "read challenge"
+	// OpVerifyServer: verifying the server's final token (mutual
+	// authentication).
+	OpVerifyServer Op = "verify server"
+	// OpConnect: opening a tunnel through a proxy with CONNECT.
+	OpConnect Op = "connect"
+)
 
 // failureKey keys the *failureBox in the context of every request the
 // Transport sends, so that ResponseError can find it from resp.Request.

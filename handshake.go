@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync/atomic"
 )
 
 // drainLimit bounds how much of a 401 body is read to keep the connection:
@@ -21,8 +23,16 @@ const drainLimit = 256 << 10
 
 // errRestart asks for the handshake to start again on a new connection: the
 // server closed the connection or said it would, and with it the state of a
-// connection-bound handshake.
-var errRestart = errors.New("negotiate: restart the handshake on a new connection")
+// connection-bound handshake, after answering with a challenge (it refused
+// the request, nothing ran).
+var errRestart error = &restartError{}
+
+// A restartError asks for the handshake to start again on a new
+// connection; cause is the failure of the send that resend allowed to
+// repeat, nil after a refusal.
+type restartError struct{ cause error }
+
+func (e *restartError) Error() string { return "negotiate: restart the handshake on a new connection" }
 
 // A roundTrip is one call of RoundTrip that needs authentication.
 type roundTrip struct {
@@ -41,7 +51,16 @@ type roundTrip struct {
 	proxy      *url.URL
 	proxyCreds *Credentials
 
-	restarted bool // the one restart on a new connection was used
+	restarted bool // the one restart after a refusal was used
+	resent    bool // the one resend that resend allowed was used
+
+	// startErr is why the origin's [0] or proxy's [1] context could not
+	// start before the first leg, nil if it did.
+	startErr [2]error
+
+	// parsedResp is the response whose challenge fields parsed holds.
+	parsedResp *http.Response
+	parsed     []parsedField
 	// speculative: a token went to an origin that had not asked for one
 	// (Transport.Preemptive).
 	speculative bool
@@ -83,13 +102,15 @@ func (r *roundTrip) reuse(ac *authConn) (*http.Response, error, bool) {
 		resp, err := r.exchange(ac, ac.scheme)
 		return resp, err, true
 	}
-	resp, err := r.send(ac)
+	resp, fate, err := r.send(ac)
 	if err != nil {
 		ac.cc.Close()
-		if r.body.consumed() {
-			return nil, r.fail(0, "send", 0, fmt.Errorf("%w: %w", ErrBodyNotReplayable, err)), true
+		if !r.resent && resend(r.ctx, r.req, r.body, fate) {
+			// The one resend: nothing ran, or it may run again.
+			r.resent = true
+			return nil, nil, false
 		}
-		return nil, nil, false
+		return nil, r.sendFailed(SchemeUnknown, 0, err), true
 	}
 	again := SchemeUnknown // what to start the new handshake with
 	switch {
@@ -134,16 +155,18 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		// HTTP_1_1_REQUIRED (RFC 9113 §7), and Go's HTTP/2 client does
 		// not retry: try once more over HTTP/1.1, and remember.
 		r.t.http1Only.Store(r.key.origin, true)
-		if r.body.consumed() {
-			return nil, r.fail(0, "send", 0, fmt.Errorf("%w: %w", ErrBodyNotReplayable, err))
+		if r.resent || !resend(r.ctx, r.req, r.body, refused) {
+			return nil, r.sendFailed(SchemeUnknown, 0, err)
 		}
+		r.resent = true
 		if l, err = r.legAsProbe(); err != nil {
 			return nil, err
 		}
 		resp, err = r.t.hs.RoundTrip(l)
 	}
 	if err != nil {
-		return nil, err
+		// Base's own transport already resent what net/http resends.
+		return nil, r.ctxErr(err)
 	}
 	r.traceLeg(nil, nil, l, resp, false)
 	if resp.StatusCode != http.StatusUnauthorized {
@@ -181,9 +204,9 @@ func http11Required(err error) bool {
 // chooseFor picks the scheme to answer resp's challenges for slot s with,
 // recording why in the request's failure box when there is none.
 func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge, bool) {
-	cs, err := s.challenges(resp)
+	cs, err := r.challenges(s, resp)
 	if err != nil {
-		r.box.err = r.slotErr(s, SchemeUnknown, 0, "read challenge", resp.StatusCode, err)
+		r.box.err = r.slotErr(s, SchemeUnknown, 0, OpReadChallenge, resp.StatusCode, err)
 		return SchemeUnknown, nil, false
 	}
 	_, creds, _ := r.target(s, nil)
@@ -193,7 +216,7 @@ func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge
 			if r.denied && !s.proxy {
 				cause = ErrHostNotAllowed
 			}
-			r.box.err = r.slotErr(s, SchemeUnknown, 0, "acquire credentials", resp.StatusCode, cause)
+			r.box.err = r.slotErr(s, SchemeUnknown, 0, OpAcquireCredentials, resp.StatusCode, cause)
 		}
 		return SchemeUnknown, cs, false
 	}
@@ -205,7 +228,7 @@ func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge
 	scheme, ok := r.choose(cs, creds, prefer, overTLS)
 	if !ok {
 		if offersOurs(cs) {
-			r.box.err = r.slotErr(s, SchemeUnknown, 0, "choose scheme", resp.StatusCode, ErrUnsupportedScheme)
+			r.box.err = r.slotErr(s, SchemeUnknown, 0, OpChooseScheme, resp.StatusCode, ErrUnsupportedScheme)
 		}
 		return SchemeUnknown, cs, false
 	}
@@ -219,7 +242,7 @@ func (r *roundTrip) replayAfter(resp *http.Response) error {
 		return nil
 	}
 	resp.Body.Close()
-	e := r.authErr(0, "send", resp.StatusCode, ErrBodyNotReplayable)
+	e := r.authErr(0, OpSend, resp.StatusCode, ErrBodyNotReplayable)
 	e.Response = resp
 	return e
 }
@@ -245,30 +268,44 @@ func (r *roundTrip) choose(cs []Challenge, creds *Credentials, prefer []Scheme, 
 func (r *roundTrip) dialAndExchange(scheme Scheme) (*http.Response, error) {
 	ac, err := r.t.newConn(r.ctx, r)
 	if err != nil {
-		return nil, err
+		if resp, ok := r.connectAnswer(err); ok {
+			return resp, nil
+		}
+		return nil, r.ctxErr(err)
 	}
 	return r.exchange(ac, scheme)
 }
 
 // exchange runs the legs on ac, restarting once on a new connection if the
-// server closes this one mid-way.
+// server closes this one mid-way and resend allows it.
 func (r *roundTrip) exchange(ac *authConn, scheme Scheme) (*http.Response, error) {
 	for {
 		resp, err := r.legs(ac, scheme)
-		if err != errRestart {
+		re, ok := err.(*restartError)
+		if !ok {
 			return resp, err
 		}
 		ac.cc.Close()
-		if r.restarted || r.body.consumed() {
-			cause := ErrConnectionLost
-			if r.body.consumed() {
-				cause = ErrBodyNotReplayable
-			}
-			return nil, r.fail(0, "send", 0, cause)
+		if r.body.consumed() {
+			return nil, r.fail(0, OpSend, 0, ErrBodyNotReplayable)
 		}
-		r.restarted = true
+		// One restart after a refusal, one resend after a failed send.
+		used := &r.restarted
+		if re.cause != nil {
+			used = &r.resent
+		}
+		if *used || r.ctx.Err() != nil {
+			if re.cause != nil {
+				return nil, r.sendFailed(SchemeUnknown, 0, re.cause)
+			}
+			return nil, r.sendFailed(SchemeUnknown, 0, ErrConnectionLost)
+		}
+		*used = true
 		if ac, err = r.t.newConn(r.ctx, r); err != nil {
-			return nil, err
+			if resp, ok := r.connectAnswer(err); ok {
+				return resp, nil
+			}
+			return nil, r.ctxErr(err)
 		}
 	}
 }
@@ -281,10 +318,18 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 	o, p := &slot{}, &slot{proxy: true}
 	// Every context is used within these legs only.
 	defer func() { o.close(); p.close() }()
+	// A context that cannot start (a wrong Kerberos password, no ticket)
+	// for a peer known to want authentication: the request goes without a
+	// token, and the challenge it gets is the answer, with this failure as
+	// its ResponseError, as when the challenge came first.
+	r.startErr = [2]error{}
 	if originScheme != SchemeUnknown {
 		if err := r.start(o, originScheme, ac); err != nil {
-			ac.cc.Close()
-			return nil, err
+			if r.ctx.Err() != nil {
+				ac.cc.Close()
+				return nil, err
+			}
+			r.startErr[0] = err
 		}
 	}
 	if ac.viaProxy && ac.fresh {
@@ -292,29 +337,32 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 		// at once.
 		if v, ok := r.t.known.Load(r.memoryKey(p)); ok {
 			if err := r.start(p, v.(originInfo).scheme, ac); err != nil {
-				ac.cc.Close()
-				return nil, err
+				if r.ctx.Err() != nil {
+					ac.cc.Close()
+					return nil, err
+				}
+				r.startErr[1] = err
 			}
 		}
 	}
 	ac.fresh = false
 	max := r.t.maxLegs()
 	for {
-		withBody := !o.announcesChallenge() && !p.announcesChallenge()
+		withBody := !(o.announcesChallenge() || p.announcesChallenge()) || !bodylessLeg(r.req, r.body)
 		l, err := r.leg(withBody)
 		if err != nil {
 			ac.cc.Close()
-			return nil, r.failAs(o.scheme, o.legs, "send", 0, err)
+			return nil, r.failAs(o.scheme, o.legs, OpSend, 0, err)
 		}
 		o.apply(l)
 		p.apply(l)
-		resp, err := ac.cc.RoundTrip(l)
+		resp, fate, err := r.sendLeg(ac, l)
 		if err != nil {
-			if r.ctx.Err() != nil {
-				ac.cc.Close()
-				return nil, err
+			ac.cc.Close()
+			if resend(r.ctx, r.req, r.body, fate) {
+				return nil, &restartError{cause: err}
 			}
-			return nil, errRestart
+			return nil, r.sendFailed(o.scheme, o.legs, err)
 		}
 		r.traceLeg(o, p, l, resp, false)
 		var s *slot
@@ -329,16 +377,7 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 		case resp.StatusCode == http.StatusUnauthorized:
 			s = o
 		case !withBody:
-			// The server took a leg sent without the body as the request
-			// itself: it no longer asks for authentication. Send the real
-			// request; the connection is not kept as authenticated.
-			discard(resp)
-			if resp, err = r.send(ac); err != nil {
-				ac.cc.Close()
-				return nil, err
-			}
-			resp.Body = &closeHook{ReadCloser: resp.Body, hook: func() { ac.cc.Close() }}
-			return resp, nil
+			return r.answeredWithoutBody(ac, resp)
 		default:
 			return r.accepted(ac, o, p, resp)
 		}
@@ -346,7 +385,7 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 			return r.rejected(ac, s, resp, ErrTooManyLegs)
 		}
 		if done, err := r.onChallenge(s, ac, resp); done || err != nil {
-			if err == errRestart {
+			if _, ok := err.(*restartError); ok {
 				return nil, err
 			}
 			if err != nil {
@@ -363,18 +402,27 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 // ones, and otherwise ends the exchange with resp as the answer (done).
 func (r *roundTrip) onChallenge(s *slot, ac *authConn, resp *http.Response) (done bool, err error) {
 	if !s.started() {
+		if err := r.startErr[s.index()]; err != nil {
+			r.failedStart(ac, resp, err)
+			return true, nil
+		}
 		scheme, cs, ok := r.chooseFor(s, resp)
 		if !ok {
 			r.closeAfter(ac, resp)
 			return true, nil
 		}
-		if err := r.prepareNextLeg(resp); err != nil {
-			return false, err
-		}
 		r.remember(s, scheme, cs)
-		return false, r.start(s, scheme, ac)
+		if err := r.start(s, scheme, ac); err != nil {
+			if r.ctx.Err() != nil {
+				return false, err
+			}
+			// The challenge is the answer; the failure says why.
+			r.failedStart(ac, resp, err)
+			return true, nil
+		}
+		return false, r.prepareNextLeg(resp)
 	}
-	cs, perr := s.challenges(resp)
+	cs, perr := r.challenges(s, resp)
 	tok, found, terr := tokenFor(cs, s.scheme)
 	switch {
 	case perr != nil:
@@ -418,7 +466,7 @@ func (r *roundTrip) prepareNextLeg(resp *http.Response) error {
 // accepted handles the server's answer that is no challenge: the final
 // tokens if any (mutual authentication), then the connection kept for later.
 func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*http.Response, error) {
-	if r.speculative && o.started() && received(o, resp) == nil {
+	if r.speculative && o.started() && r.received(o, resp) == nil {
 		// A preemptive token the server did not answer: it wants no
 		// authentication, or not this kind.
 		o.close()
@@ -431,7 +479,7 @@ func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*ht
 		if err := r.verifyFinal(s, resp); err != nil {
 			resp.Body.Close()
 			ac.cc.Close()
-			e := r.slotErr(s, s.scheme, 0, "verify server", resp.StatusCode, err)
+			e := r.slotErr(s, s.scheme, 0, OpVerifyServer, resp.StatusCode, err)
 			e.Response = resp
 			return nil, e
 		}
@@ -455,7 +503,7 @@ func (r *roundTrip) verifyFinal(s *slot, resp *http.Response) error {
 	// Under MutualDisabled the final token is not looked at: the setting
 	// exists for servers and middleboxes that send broken ones.
 	if s.cont && !(s.scheme == SchemeNegotiate && r.t.Mutual == MutualDisabled) {
-		cs, _ := s.challenges(resp)
+		cs, _ := r.challenges(s, resp)
 		tok, found, err := tokenFor(cs, s.scheme)
 		if err != nil {
 			return err
@@ -473,10 +521,22 @@ func (r *roundTrip) verifyFinal(s *slot, resp *http.Response) error {
 	return r.t.checkMutual(s.sec, sawToken)
 }
 
+// failedStart records that a context could not start as why the
+// challenge resp ends the exchange.
+func (r *roundTrip) failedStart(ac *authConn, resp *http.Response, err error) {
+	var ae *AuthError
+	if !errors.As(err, &ae) {
+		ae = r.authErr(0, OpAcquireCredentials, 0, err)
+	}
+	ae.StatusCode = resp.StatusCode
+	r.box.err = ae
+	r.closeAfter(ac, resp)
+}
+
 // rejectWith records why the server's challenge ends the exchange, and
 // closes the connection once the caller is done with resp.
 func (r *roundTrip) rejectWith(ac *authConn, s *slot, resp *http.Response, cause error) {
-	r.box.err = r.slotErr(s, s.scheme, s.legs, "read challenge", resp.StatusCode, cause)
+	r.box.err = r.slotErr(s, s.scheme, s.legs, OpReadChallenge, resp.StatusCode, cause)
 	r.closeAfter(ac, resp)
 }
 
@@ -502,17 +562,83 @@ func (r *roundTrip) keep(ac *authConn, resp *http.Response) *http.Response {
 	return resp
 }
 
+// answeredWithoutBody handles a success (or any answer but a challenge) to
+// a leg that went without the request's body (the first NTLM leg of a
+// request whose body is sent once only, or of an idempotent request): the
+// server did not ask for authentication and may have served that leg as
+// the request. An idempotent request is sent again, with its body, on the
+// same connection. Any other gets ErrBodyNotSent with the server's answer:
+// it is never sent again, so a server does not run it twice (see the
+// package documentation).
+func (r *roundTrip) answeredWithoutBody(ac *authConn, resp *http.Response) (*http.Response, error) {
+	if !resend(r.ctx, r.req, r.body, mayHaveRun) {
+		resp.Body.Close()
+		ac.cc.Close()
+		e := r.authErr(1, OpSend, resp.StatusCode, ErrBodyNotSent)
+		e.Response = resp
+		return nil, e
+	}
+	discard(resp)
+	resp, _, err := r.send(ac)
+	if err != nil {
+		ac.cc.Close()
+		return nil, r.sendFailed(SchemeUnknown, 0, err)
+	}
+	// The connection is not kept as authenticated.
+	r.closeAfter(ac, resp)
+	return resp, nil
+}
+
 // send sends the request on an authenticated connection with no token.
-func (r *roundTrip) send(ac *authConn) (*http.Response, error) {
+func (r *roundTrip) send(ac *authConn) (*http.Response, sendFate, error) {
 	l, err := r.leg(true)
 	if err != nil {
-		return nil, err
+		return nil, mayHaveRun, err
 	}
-	resp, err := ac.cc.RoundTrip(l)
+	resp, fate, err := r.sendLeg(ac, l)
 	if err == nil {
 		r.traceLeg(nil, nil, l, resp, true)
 	}
-	return resp, err
+	return resp, fate, err
+}
+
+// sendLeg sends l on ac and, when no answer comes, says whether any of it
+// was written: net/http's own marker (nothingWrittenError) is unexported,
+// so the leg's trace records whether its header was written.
+func (r *roundTrip) sendLeg(ac *authConn, l *http.Request) (*http.Response, sendFate, error) {
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }}
+	l = l.WithContext(httptrace.WithClientTrace(l.Context(), trace))
+	resp, err := ac.cc.RoundTrip(l)
+	if err == nil {
+		return resp, mayHaveRun, nil
+	}
+	if !wrote.Load() {
+		return nil, notWritten, err
+	}
+	return nil, mayHaveRun, err
+}
+
+// ctxErr returns err, wrapping the context's cause when the request's
+// context has ended, so that the caller sees context.DeadlineExceeded or
+// context.Canceled rather than only the failure it caused.
+func (r *roundTrip) ctxErr(err error) error {
+	cause := context.Cause(r.ctx)
+	if cause == nil || errors.Is(err, cause) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", cause, err)
+}
+
+// sendFailed is the error for a send that brought no answer and may not be
+// repeated: the real cause (a reset, net/http's "timeout awaiting response
+// headers", the context's end), wrapped.
+func (r *roundTrip) sendFailed(scheme Scheme, leg int, err error) error {
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		return err
+	}
+	return r.authErrAs(scheme, leg, OpSend, 0, r.ctxErr(err))
 }
 
 // leg makes the request for one leg: a clone of the caller's, with the body
@@ -565,24 +691,24 @@ func discard(resp *http.Response) bool {
 	return n <= drainLimit && !resp.Close
 }
 
-func (r *roundTrip) authErr(leg int, op string, status int, err error) *AuthError {
+func (r *roundTrip) authErr(leg int, op Op, status int, err error) *AuthError {
 	return &AuthError{Host: r.host(), Leg: leg, Op: op, StatusCode: status, Err: err}
 }
 
-func (r *roundTrip) authErrAs(scheme Scheme, leg int, op string, status int, err error) *AuthError {
+func (r *roundTrip) authErrAs(scheme Scheme, leg int, op Op, status int, err error) *AuthError {
 	e := r.authErr(leg, op, status, err)
 	if scheme != SchemeUnknown {
-		e.Scheme = scheme.String()
+		e.Scheme = scheme
 	}
 	return e
 }
 
 // fail records and returns an error for RoundTrip to return.
-func (r *roundTrip) fail(leg int, op string, status int, err error) error {
+func (r *roundTrip) fail(leg int, op Op, status int, err error) error {
 	return r.failAs(SchemeUnknown, leg, op, status, err)
 }
 
-func (r *roundTrip) failAs(scheme Scheme, leg int, op string, status int, err error) error {
+func (r *roundTrip) failAs(scheme Scheme, leg int, op Op, status int, err error) error {
 	var ae *AuthError
 	if errors.As(err, &ae) {
 		return err

@@ -1,3 +1,6 @@
+// This file holds the credential policy: which credentials a request
+// uses and which origins may receive them.
+
 package negotiate
 
 import (
@@ -31,20 +34,31 @@ func (t *Transport) credentialsFor(req *http.Request) *Credentials {
 
 // hostAllowed reports whether credentials may be sent for req.
 //
-// The default policy: credentials go to the host the caller asked for. A
+// The default policy: credentials go to the origin the caller asked for. A
 // request that http.Client made by following a redirect (req.Response is
-// set) gets credentials only if it goes to the same host (host and port) as
-// the request the caller made, or if TrustHost allows its host. So a 302 to
-// another host that challenges gets no credentials.
+// set) gets credentials only if it goes to the same origin (scheme, host
+// and port, RFC 6454) as the request the caller made, or if TrustHost
+// allows its host; and never over plain HTTP once any request of the chain
+// went over HTTPS, whatever TrustHost says: a redirect from https://h to
+// http://h would otherwise put NTLM or Basic credentials on the wire in
+// the clear. So a 302 to another origin that challenges gets no
+// credentials.
 func (t *Transport) hostAllowed(req *http.Request) bool {
 	if req.Response == nil {
 		return true
 	}
+	plain := !strings.EqualFold(req.URL.Scheme, "https")
 	first := req
-	for first.Response != nil && first.Response.Request != nil {
+	for {
+		if plain && strings.EqualFold(first.URL.Scheme, "https") {
+			return false
+		}
+		if first.Response == nil || first.Response.Request == nil {
+			break
+		}
 		first = first.Response.Request
 	}
-	if canonicalAddr(first.URL) == canonicalAddr(req.URL) {
+	if originOf(first.URL) == originOf(req.URL) {
 		return true
 	}
 	return t.TrustHost != nil && t.TrustHost(strings.ToLower(req.URL.Hostname()))

@@ -192,10 +192,15 @@ func TestProxyRejects(t *testing.T) {
 	if resp.StatusCode != 407 || !errors.Is(ferr, negotiate.ErrRejected) || !errors.As(ferr, &ae) || !ae.Proxy {
 		t.Fatalf("status %d, ResponseError %v; want 407 and a proxy rejection", resp.StatusCode, ferr)
 	}
-	// HTTPS: no response can be given; the error says it was the proxy.
-	_, err := proxyTransport(t, p.URL, secure, nil, wrong).RoundTrip(mustRequest(t, "GET", secure.URL, nil))
+	// HTTPS: the same, the proxy's 407 to CONNECT is the response.
+	resp, err := proxyTransport(t, p.URL, secure, nil, wrong).RoundTrip(mustRequest(t, "GET", secure.URL, nil))
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	err = authFailure(t, resp, err, 407)
 	if !errors.Is(err, negotiate.ErrRejected) || !errors.As(err, &ae) || !ae.Proxy || ae.StatusCode != 407 {
-		t.Fatalf("err = %v; want a proxy rejection with status 407", err)
+		t.Fatalf("ResponseError = %v; want a proxy rejection with status 407", err)
 	}
 	if strings.Contains(err.Error(), "not-it") {
 		t.Errorf("error %q contains the password", err)

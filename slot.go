@@ -56,6 +56,14 @@ func (s *slot) close() {
 	}
 }
 
+// index is the slot's place in per-slot arrays: 0 origin, 1 proxy.
+func (s *slot) index() int {
+	if s.proxy {
+		return 1
+	}
+	return 0
+}
+
 // started reports whether the slot has a context.
 func (s *slot) started() bool { return s.sec != nil }
 
@@ -77,9 +85,29 @@ func (s *slot) apply(leg *http.Request) {
 	s.out = nil
 }
 
-// challenges parses the slot's challenge field of resp.
-func (s *slot) challenges(resp *http.Response) ([]Challenge, error) {
-	return ParseChallenges(resp.Header, s.challengeField())
+// challenges parses the slot's challenge field of resp, once per response
+// and field however often it is asked: a hostile header costs one bounded
+// parse (see MaxChallengeBytes).
+func (r *roundTrip) challenges(s *slot, resp *http.Response) ([]Challenge, error) {
+	field := s.challengeField()
+	if r.parsedResp != resp {
+		r.parsedResp, r.parsed = resp, r.parsed[:0]
+	}
+	for _, p := range r.parsed {
+		if p.field == field {
+			return p.cs, p.err
+		}
+	}
+	cs, err := ParseChallenges(resp.Header, field)
+	r.parsed = append(r.parsed, parsedField{field, cs, err})
+	return cs, err
+}
+
+// parsedField is the parse of one challenge field of a response.
+type parsedField struct {
+	field string
+	cs    []Challenge
+	err   error
 }
 
 // target returns what a slot authenticates to: the URL (for the SPN and
@@ -124,11 +152,11 @@ func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 	rawNTLM := offeredNTLM && r.t.prefers(s.proxy, SchemeNTLM)
 	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, r.identityFor(s), u, st, rawNTLM)
 	if err != nil {
-		return r.slotFail(s, scheme, 1, "acquire credentials", 0, err)
+		return r.slotFail(s, scheme, 1, OpAcquireCredentials, 0, err)
 	}
 	out, cont, err := sec.Step(r.ctx, nil)
 	if err != nil {
-		return r.slotFail(s, scheme, 1, "initialize context", 0, explain(sec, err))
+		return r.slotFail(s, scheme, 1, OpInitializeContext, 0, explain(sec, err))
 	}
 	s.scheme, s.sec, s.out, s.cont, s.legs = scheme, sec, out, cont, 0
 	return nil
@@ -151,7 +179,7 @@ func (r *roundTrip) settled(s *slot) {
 }
 
 // slotErr makes the AuthError for a failure of slot s.
-func (r *roundTrip) slotErr(s *slot, scheme Scheme, leg int, op string, status int, err error) *AuthError {
+func (r *roundTrip) slotErr(s *slot, scheme Scheme, leg int, op Op, status int, err error) *AuthError {
 	e := r.authErrAs(scheme, leg, op, status, err)
 	if s.proxy {
 		e.Proxy = true
@@ -160,7 +188,7 @@ func (r *roundTrip) slotErr(s *slot, scheme Scheme, leg int, op string, status i
 	return e
 }
 
-func (r *roundTrip) slotFail(s *slot, scheme Scheme, leg int, op string, status int, err error) error {
+func (r *roundTrip) slotFail(s *slot, scheme Scheme, leg int, op Op, status int, err error) error {
 	if ae, ok := err.(*AuthError); ok {
 		return ae
 	}

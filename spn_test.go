@@ -93,6 +93,7 @@ func TestSPNCanonicalize(t *testing.T) {
 			}
 			continue
 		}
+		err = authFailure(t, resp, err, 401)
 		if !errors.Is(err, negotiate.ErrUnknownPrincipal) || !strings.Contains(err.Error(), "HTTP/alias.example.test") {
 			t.Fatalf("not canonicalized: err = %v; want ErrUnknownPrincipal for HTTP/alias.example.test", err)
 		}

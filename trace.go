@@ -1,8 +1,12 @@
+// This file holds the client trace: hooks that see each leg of a request,
+// and what they are given.
+
 package negotiate
 
 import (
 	"context"
 	"net/http"
+	"strings"
 )
 
 // ClientTrace holds hooks that observe the legs of a request, in the spirit
@@ -14,9 +18,21 @@ import (
 // passes to Base untouched (no credentials for it, a host the policy does
 // not allow, a caller-set Authorization header) is not.
 //
-// Tokens are handed to hooks as sent and received so diagnostics can decode
-// them. A Kerberos token can be replayed against its server for a few
-// minutes: decode it, never log it raw.
+// What hooks get, exactly:
+//   - LegInfo.Request is the leg as sent, headers included, except that
+//     the credentials of a Basic Authorization or Proxy-Authorization
+//     field are replaced with "[redacted]" (in a copy of the header: the
+//     leg itself is not changed); its Body must not be read.
+//   - LegInfo.Sent and ProxySent are the Negotiate and NTLM tokens as sent
+//     (NTLM messages, SPNEGO tokens, Kerberos AP-REQs), so diagnostics can
+//     decode them; for Basic they are nil, never the password.
+//   - LegInfo.Received and ProxyReceived are the server's tokens as
+//     received, and Response the response with its header.
+//
+// Negotiate and NTLM tokens contain no password or key, but a Kerberos
+// AP-REQ can be replayed against its server for a few minutes, and an NTLM
+// AUTHENTICATE message can be attacked offline: decode them, never log
+// them raw.
 type ClientTrace struct {
 	// Leg is called once a response to a leg has arrived.
 	Leg func(LegInfo)
@@ -64,26 +80,56 @@ func (r *roundTrip) traceLeg(o, p *slot, req *http.Request, resp *http.Response,
 	if tr == nil || tr.Leg == nil {
 		return
 	}
-	info := LegInfo{Request: req, Response: resp, Reused: reused}
+	info := LegInfo{Request: redactBasic(req), Response: resp, Reused: reused}
 	if o != nil && o.sent != nil {
 		info.Leg, info.Scheme, info.Sent = o.legs, o.scheme.String(), o.sent
 	}
 	if o != nil && o.started() {
-		info.Received = received(o, resp)
+		info.Received = r.received(o, resp)
 	}
 	if p != nil && p.sent != nil {
 		info.ProxyScheme, info.ProxySent = p.scheme.String(), p.sent
 		info.Leg = max(info.Leg, p.legs)
 	}
 	if p != nil && p.started() {
-		info.ProxyReceived = received(p, resp)
+		info.ProxyReceived = r.received(p, resp)
+	}
+	if info.Scheme == SchemeBasic.String() {
+		info.Sent = nil
+	}
+	if info.ProxyScheme == SchemeBasic.String() {
+		info.ProxySent = nil
 	}
 	tr.Leg(info)
 }
 
+// redactBasic returns req, or a shallow copy with a copied header whose
+// Basic credentials are replaced, for a hook to see.
+func redactBasic(req *http.Request) *http.Request {
+	var h http.Header
+	for _, name := range []string{"Authorization", "Proxy-Authorization"} {
+		for i, v := range req.Header.Values(name) {
+			scheme, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+			if !asciiEqualFold(scheme, "Basic") {
+				continue
+			}
+			if h == nil {
+				h = req.Header.Clone()
+			}
+			h[http.CanonicalHeaderKey(name)][i] = scheme + " [redacted]"
+		}
+	}
+	if h == nil {
+		return req
+	}
+	c := *req
+	c.Header = h
+	return &c
+}
+
 // received returns the token for s's scheme in resp, nil if none.
-func received(s *slot, resp *http.Response) []byte {
-	cs, err := s.challenges(resp)
+func (r *roundTrip) received(s *slot, resp *http.Response) []byte {
+	cs, err := r.challenges(s, resp)
 	if err != nil {
 		return nil
 	}

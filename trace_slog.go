@@ -60,7 +60,8 @@ func appendTokens(attrs []slog.Attr, prefix, scheme string, sent, received []byt
 	if scheme != "" {
 		attrs = append(attrs, slog.String(prefix+"scheme", scheme))
 	}
-	if sent != nil {
+	if sent != nil || strings.EqualFold(scheme, "Basic") {
+		// Hooks get no Basic token (it is the password), only its scheme.
 		attrs = append(attrs, slog.String(prefix+"sent", describeForLog(scheme, sent)))
 	}
 	if received != nil {

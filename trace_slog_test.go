@@ -93,7 +93,7 @@ func TestSlogTrace(t *testing.T) {
 			if strings.Contains(log, tt.secret) || strings.Contains(log, "q=1") {
 				t.Errorf("log contains the password or the query:\n%s", log)
 			}
-			if len(tokens) == 0 {
+			if len(tokens) == 0 && tt.name != "Basic" { // hooks get no Basic token
 				t.Fatal("no tokens traced")
 			}
 			for _, tok := range tokens {

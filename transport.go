@@ -54,9 +54,11 @@ const (
 //     Base's connection pool (with "Expect: 100-continue" when its body
 //     cannot be replayed, so a 401 arrives before the body is sent);
 //   - on a 401 with a usable challenge, the handshake runs on a new
-//     dedicated HTTP/1.1 connection, all legs on it; the first NTLM leg
-//     carries no body, every leg that may be the last carries the whole
-//     body;
+//     dedicated HTTP/1.1 connection, all legs on it; every leg that may
+//     be the last carries the whole body, and the first NTLM leg carries
+//     it too unless it is large, sent once only, or the request is
+//     idempotent (see the package documentation, "Sending a request
+//     again");
 //   - later requests of the same identity to that origin take an idle
 //     authenticated connection, or start the handshake right away on a new
 //     one, without asking unauthenticated first;
@@ -81,8 +83,10 @@ type Transport struct {
 
 	// TrustHost reports whether credentials may also be sent to host (a
 	// lower-cased host name without port) when http.Client reached it by
-	// following a redirect from another host. Nil trusts no other host.
-	// Requests the caller makes directly always get credentials.
+	// following a redirect to another origin (another scheme, host or
+	// port). Nil trusts no other origin. Credentials never follow a
+	// redirect from HTTPS to plain HTTP, whatever TrustHost says. Requests
+	// the caller makes directly always get credentials.
 	TrustHost func(host string) bool
 
 	// Preference lists the schemes the Transport may answer an origin
@@ -296,6 +300,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	proxy, proxyCreds, err := t.proxyFor(req)
 	if err != nil {
+		// The RoundTripper contract: the body is closed even on errors.
+		if req.Body != nil {
+			req.Body.Close()
+		}
 		return nil, err
 	}
 	if creds == nil && proxyCreds == nil {
@@ -354,7 +362,7 @@ func (t *Transport) unauthenticated(req *http.Request, denied bool, box *failure
 	if denied {
 		cause = ErrHostNotAllowed
 	}
-	box.err = &AuthError{Host: canonicalAddr(req.URL), Op: "acquire credentials", StatusCode: resp.StatusCode, Err: cause}
+	box.err = &AuthError{Host: canonicalAddr(req.URL), Op: OpAcquireCredentials, StatusCode: resp.StatusCode, Err: cause}
 	return resp, nil
 }
 

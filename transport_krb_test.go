@@ -132,7 +132,8 @@ func TestKerberosFailures(t *testing.T) {
 	t.Run("clock skew with the KDC", func(t *testing.T) {
 		k := newKDC(t, &kdc.Options{ClockOffset: 20 * time.Minute})
 		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
-		_, _, err := legsOf(t, krbTransport(t, k, krbAlice()), "GET", s.URL, nil)
+		resp, _, err := legsOf(t, krbTransport(t, k, krbAlice()), "GET", s.URL, nil)
+		err = authFailure(t, resp, err, 401)
 		if !errors.Is(err, negotiate.ErrClockSkew) || !strings.Contains(err.Error(), "skew") {
 			t.Fatalf("err = %v; want ErrClockSkew", err)
 		}
@@ -151,7 +152,8 @@ func TestKerberosFailures(t *testing.T) {
 	t.Run("wrong password", func(t *testing.T) {
 		k := newKDC(t, nil)
 		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
-		_, _, err := legsOf(t, krbTransport(t, k, negotiate.Password("alice@"+realm, "wrong")), "GET", s.URL, nil)
+		resp, _, err := legsOf(t, krbTransport(t, k, negotiate.Password("alice@"+realm, "wrong")), "GET", s.URL, nil)
+		err = authFailure(t, resp, err, 401)
 		if !errors.Is(err, negotiate.ErrRejected) {
 			t.Fatalf("err = %v; want ErrRejected", err)
 		}
@@ -165,7 +167,8 @@ func TestKerberosFailures(t *testing.T) {
 		tr := krbTransport(t, k, krbAlice())
 		tr.DisableNTLM = true
 		tr.SPN.Hosts = map[string]string{"localhost": "HTTP/nowhere.example.test"}
-		_, _, err := legsOf(t, tr, "GET", s.URL, nil)
+		resp, _, err := legsOf(t, tr, "GET", s.URL, nil)
+		err = authFailure(t, resp, err, 401)
 		if !errors.Is(err, negotiate.ErrUnknownPrincipal) || !strings.Contains(err.Error(), "HTTP/nowhere.example.test") {
 			t.Fatalf("err = %v; want ErrUnknownPrincipal naming the SPN", err)
 		}
@@ -175,7 +178,8 @@ func TestKerberosFailures(t *testing.T) {
 		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
 		tr := krbTransport(t, k, krbAlice())
 		tr.DisableNTLM = true
-		_, _, err := legsOf(t, tr, "GET", strings.Replace(s.URL, "localhost", "127.0.0.1", 1), nil)
+		resp, _, err := legsOf(t, tr, "GET", strings.Replace(s.URL, "localhost", "127.0.0.1", 1), nil)
+		err = authFailure(t, resp, err, 401)
 		if !errors.Is(err, negotiate.ErrNoSPN) {
 			t.Fatalf("err = %v; want ErrNoSPN", err)
 		}
@@ -190,7 +194,11 @@ func TestKerberosFailures(t *testing.T) {
 		start := time.Now()
 		tr := krbTransport(t, k, krbAlice())
 		tr.DisableNTLM = true
-		_, err := tr.RoundTrip(req)
+		resp, err := tr.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		err = authFailure(t, resp, err, 401)
 		if !errors.Is(err, negotiate.ErrKDCUnreachable) {
 			t.Fatalf("err = %v; want ErrKDCUnreachable", err)
 		}
@@ -342,7 +350,8 @@ func TestKerberosCredentialSources(t *testing.T) {
 	t.Run("no default credentials", func(t *testing.T) {
 		t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(dir, "missing"))
 		t.Setenv("KRB5_CLIENT_KTNAME", filepath.Join(dir, "missing.keytab"))
-		_, _, err := legsOf(t, krbTransport(t, k, negotiate.DefaultCredentials()), "GET", s.URL, nil)
+		resp, _, err := legsOf(t, krbTransport(t, k, negotiate.DefaultCredentials()), "GET", s.URL, nil)
+		err = authFailure(t, resp, err, 401)
 		if !errors.Is(err, negotiate.ErrNoCredentials) {
 			t.Fatalf("err = %v; want ErrNoCredentials", err)
 		}
@@ -477,7 +486,8 @@ func TestDelegation(t *testing.T) {
 	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: k.Keytab("HTTP/localhost")}, Users: map[string]string{"alice": krbPass}})
 	tr := krbTransport(t, k, krbAlice())
 	tr.Delegation = negotiate.DelegateAlways
-	_, _, err := legsOf(t, tr, "GET", s.URL, nil)
+	resp, _, err := legsOf(t, tr, "GET", s.URL, nil)
+	err = authFailure(t, resp, err, 401)
 	if !errors.Is(err, negotiate.ErrNotForwardable) {
 		t.Fatalf("err = %v; want ErrNotForwardable", err)
 	}

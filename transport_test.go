@@ -184,7 +184,7 @@ func TestWrongPassword(t *testing.T) {
 		t.Fatalf("ResponseError = %v; want ErrRejected", ferr)
 	}
 	var ae *negotiate.AuthError
-	if !errors.As(ferr, &ae) || ae.Scheme != "NTLM" || ae.Leg != 2 || ae.StatusCode != 401 {
+	if !errors.As(ferr, &ae) || ae.Scheme != negotiate.SchemeNTLM || ae.Leg != 2 || ae.StatusCode != 401 {
 		t.Errorf("AuthError = %+v; want NTLM, leg 2, status 401", ae)
 	}
 	if strings.Contains(ferr.Error(), "wrong") {

@@ -64,6 +64,11 @@ type Config struct {
 
 	// Faults injects misbehaviour for tests of a client's recovery.
 	Faults Faults
+
+	// Public, if set, says which requests are served without
+	// authentication, whatever they carry, as a server with anonymous
+	// access to some paths does.
+	Public func(*http.Request) bool
 }
 
 // Faults make a Server misbehave in controlled, bounded ways.
@@ -77,6 +82,13 @@ type Faults struct {
 	OmitFinalToken bool
 	// CorruptFinalToken sends a final token with its last byte flipped.
 	CorruptFinalToken bool
+	// DropAfterHandler, if set, is asked about each request that is to be
+	// served; when it says true, the handler runs (and reads the body, if
+	// it does) but its answer is thrown away and the connection is reset:
+	// a server that processed the request and then crashed or lost the
+	// connection. Clients that must not run a request twice can be tested
+	// with it.
+	DropAfterHandler func(*http.Request) bool
 }
 
 // Stats counts what clients cost a Server.
@@ -234,9 +246,31 @@ func User(ctx context.Context) string {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	if r, ok := s.authenticate(w, r, originSide); ok {
-		s.handler.ServeHTTP(w, r)
+	if s.cfg.Public != nil && s.cfg.Public(r) {
+		s.serve(w, r)
+		return
 	}
+	if r, ok := s.authenticate(w, r, originSide); ok {
+		s.serve(w, r)
+	}
+}
+
+// serve runs the handler, or, when Faults.DropAfterHandler says so, runs
+// it into nothing and resets the connection.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if f := s.cfg.Faults.DropAfterHandler; f == nil || !f(r) {
+		s.handler.ServeHTTP(w, r)
+		return
+	}
+	s.handler.ServeHTTP(httptest.NewRecorder(), r)
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0) // a reset, not an orderly close
+	}
+	conn.Close()
 }
 
 // acceptNTLM feeds token to the connection's NTLM context: a NEGOTIATE

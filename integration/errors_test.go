@@ -46,20 +46,25 @@ func TestWrongPasswordNTLM(t *testing.T) {
 	}
 }
 
-// TestWrongPasswordKerberos: the KDC refuses pre-authentication, so
-// nothing is sent to the server; RoundTrip fails with ErrRejected.
+// TestWrongPasswordKerberos: the KDC refuses pre-authentication, so no
+// token is sent to the server; as with a wrong NTLM password, the caller
+// gets the server's 401 and ResponseError wraps ErrRejected (the one error
+// shape of the package documentation).
 func TestWrongPasswordKerberos(t *testing.T) {
 	e := lab(t)
 	const wrong = "wrong-Lab.pw9"
 	tr := newTransport(t, e, negotiate.Password(e.principal(), wrong))
 	tr.DisableNTLM = true
 	u := e.url("https") + "/krb/whoami"
-	r := do(t, tr, "GET", u, nil, nil)
-	if !errors.Is(r.err, negotiate.ErrRejected) {
-		t.Fatalf("GET %s = %v, %v; want an error wrapping ErrRejected", u, r.resp, r.err)
-	}
-	if strings.Contains(r.err.Error(), wrong) {
-		t.Errorf("error %q contains the password", r.err)
+	for _, round := range []string{"cold", "known origin"} {
+		r := do(t, tr, "GET", u, nil, nil)
+		err := final401(t, r)
+		if !errors.Is(err, negotiate.ErrRejected) {
+			t.Fatalf("%s GET %s: ResponseError = %v; want ErrRejected", round, u, err)
+		}
+		if strings.Contains(err.Error(), wrong) {
+			t.Errorf("error %q contains the password", err)
+		}
 	}
 }
 

@@ -290,7 +290,24 @@ fi
 printf 'Content-Type: application/octet-stream\r\nCache-Control: no-store\r\n\r\n'
 cat "$body"
 EOF
-chmod 755 "$a/cgi-bin/whoami" "$a/cgi-bin/echo"
+# slow: records the request's X-Request-Id, reads the body, takes 1.5 s to
+# answer (for at-most-once tests with a short ResponseHeaderTimeout).
+# runs?ID: how many times slow ran for ID.
+mkdir -p "$a/runs"
+chown www-data:www-data "$a/runs"
+cat >"$a/cgi-bin/slow" <<EOF
+#!/bin/sh
+printf '%s\n' "\${HTTP_X_REQUEST_ID:-none}" >>"$a/runs/log"
+cat >/dev/null
+sleep 1.5
+printf 'Content-Type: text/plain\r\nCache-Control: no-store\r\n\r\nslow\n'
+EOF
+cat >"$a/cgi-bin/runs" <<EOF
+#!/bin/sh
+printf 'Content-Type: text/plain\r\nCache-Control: no-store\r\n\r\n'
+grep -cxF -- "\${QUERY_STRING:-none}" "$a/runs/log" 2>/dev/null || true
+EOF
+chmod 755 "$a/cgi-bin/whoami" "$a/cgi-bin/echo" "$a/cgi-bin/slow" "$a/cgi-bin/runs"
 
 m=/usr/lib/apache2/modules
 cat >"$a/locations.conf" <<EOF
