@@ -77,8 +77,8 @@ func (r *roundTrip) run() (*http.Response, error) {
 		}
 	}
 	// An origin known to want authentication: handshake at once.
-	if v, ok := r.t.known.Load(r.key.origin); ok {
-		return r.dialAndExchange(v.(originInfo).scheme)
+	if v, ok := r.t.known.get(r.key.origin); ok {
+		return r.dialAndExchange(v.scheme)
 	}
 	if r.t.Preemptive && r.creds.hasKerberos() && r.t.prefers(false, SchemeNegotiate) {
 		r.speculative = true
@@ -139,7 +139,7 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		return nil, err
 	}
 	rt := http.RoundTripper(r.t.base)
-	if _, ok := r.t.http1Only.Load(r.key.origin); ok {
+	if _, ok := r.t.http1Only.get(r.key.origin); ok {
 		rt = r.t.hs
 	}
 	if !r.body.replayable() {
@@ -154,7 +154,7 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		// IIS refuses Windows authentication over HTTP/2 with
 		// HTTP_1_1_REQUIRED (RFC 9113 §7), and Go's HTTP/2 client does
 		// not retry: try once more over HTTP/1.1, and remember.
-		r.t.http1Only.Store(r.key.origin, true)
+		r.t.http1Only.put(r.key.origin, true)
 		if r.resent || !resend(r.ctx, r.req, r.body, refused) {
 			return nil, r.sendFailed(SchemeUnknown, 0, err)
 		}
@@ -335,8 +335,8 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 	if ac.viaProxy && ac.fresh {
 		// A proxy known to want authentication gets its first token
 		// at once.
-		if v, ok := r.t.known.Load(r.memoryKey(p)); ok {
-			if err := r.start(p, v.(originInfo).scheme, ac); err != nil {
+		if v, ok := r.t.known.get(r.memoryKey(p)); ok {
+			if err := r.start(p, v.scheme, ac); err != nil {
 				if r.ctx.Err() != nil {
 					ac.cc.Close()
 					return nil, err

@@ -202,8 +202,8 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 	// startErr: the known proxy's context could not start; the first
 	// CONNECT goes without a token, and its 407 is the answer.
 	var startErr error
-	if v, ok := r.t.known.Load(r.memoryKey(p)); ok && r.proxyCreds != nil {
-		if err := r.start(p, v.(originInfo).scheme, nil); err != nil {
+	if v, ok := r.t.known.get(r.memoryKey(p)); ok && r.proxyCreds != nil {
+		if err := r.start(p, v.scheme, nil); err != nil {
 			if ctx.Err() != nil {
 				return nil, err
 			}

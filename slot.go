@@ -146,8 +146,8 @@ func (r *roundTrip) memoryKey(s *slot) string {
 func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 	u, creds, st := r.target(s, ac)
 	var offeredNTLM bool
-	if v, ok := r.t.known.Load(r.memoryKey(s)); ok {
-		offeredNTLM = v.(originInfo).offeredNTLM
+	if v, ok := r.t.known.get(r.memoryKey(s)); ok {
+		offeredNTLM = v.offeredNTLM
 	}
 	rawNTLM := offeredNTLM && r.t.prefers(s.proxy, SchemeNTLM)
 	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, r.identityFor(s), u, st, rawNTLM)
@@ -164,7 +164,7 @@ func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 
 // remember records that the slot's peer asked for scheme, offering cs.
 func (r *roundTrip) remember(s *slot, scheme Scheme, cs []Challenge) {
-	r.t.known.Store(r.memoryKey(s), originInfo{scheme: scheme, offeredNTLM: offersScheme(cs, SchemeNTLM)})
+	r.t.known.put(r.memoryKey(s), originInfo{scheme: scheme, offeredNTLM: offersScheme(cs, SchemeNTLM)})
 }
 
 // settled records the scheme that authenticated with the slot's peer,
@@ -172,10 +172,10 @@ func (r *roundTrip) remember(s *slot, scheme Scheme, cs []Challenge) {
 func (r *roundTrip) settled(s *slot) {
 	key := r.memoryKey(s)
 	info := originInfo{scheme: s.scheme}
-	if v, ok := r.t.known.Load(key); ok {
-		info.offeredNTLM = v.(originInfo).offeredNTLM
+	if v, ok := r.t.known.get(key); ok {
+		info.offeredNTLM = v.offeredNTLM
 	}
-	r.t.known.Store(key, info)
+	r.t.known.put(key, info)
 }
 
 // slotErr makes the AuthError for a failure of slot s.

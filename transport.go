@@ -29,6 +29,10 @@ const (
 	// Transport that sets none. Authenticated connections cost a handshake
 	// each, so more of them are kept than net/http keeps plain ones.
 	DefaultMaxIdleConnsPerOrigin = 64
+	// maxOrigins bounds what a Transport remembers of origins and proxies
+	// (the scheme each asked for, HTTP/1.1 only): an origin forgotten is
+	// asked unauthenticated first again, nothing worse.
+	maxOrigins = 4096
 	// defaultMaxIdleConns bounds the idle authenticated connections of a
 	// Transport whose Base sets no MaxIdleConns: http.DefaultTransport's.
 	defaultMaxIdleConns = 100
@@ -193,8 +197,8 @@ type Transport struct {
 	base      *http.Transport      // Base or the default
 	hs        *http.Transport      // base's clone for dedicated HTTP/1.1 connections
 	pool      connPool
-	known     sync.Map // origin string, or "proxy " + proxy URL -> originInfo
-	http1Only sync.Map // origin string -> true: it refused authentication over HTTP/2
+	known     *lru[string, originInfo] // origin, or "proxy " + proxy URL: what it asked for
+	http1Only *lru[string, bool]       // origins that refused authentication over HTTP/2
 }
 
 func (t *Transport) init() {
@@ -206,6 +210,8 @@ func (t *Transport) init() {
 		t.krb.clients = newLRU[[32]byte, *krb.Client](maxIDs)
 		t.krb.failures = newLRU[krbFailureKey, krbFailure](maxIDs)
 		t.cnames = newLRU[string, string](maxCNAMEs)
+		t.known = newLRU[string, originInfo](maxOrigins)
+		t.http1Only = newLRU[string, bool](maxOrigins)
 		t.base = t.Base
 		if t.base == nil {
 			t.base = http.DefaultTransport.(*http.Transport).Clone()
