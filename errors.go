@@ -81,8 +81,39 @@ var (
 // 401 or 407 as the response and a nil error, and [ResponseError] returns
 // the *AuthError; RoundTrip returns an *AuthError as its error when it
 // cannot give the caller a response (a body it cannot replay, a failed
-// mutual authentication, a failed send). The package documentation has the
-// table.
+// mutual authentication, a failed send).
+//
+// One shape for all failures: when the server or proxy answered with a challenge and
+// authentication then failed, that answer is the result, as a RoundTripper
+// must return it, and ResponseError says why; when there is no answer to
+// give, or the answer would mislead, RoundTrip returns an error. Both are
+// *[AuthError] values (or wrap one, or wrap net/http's error) with the same
+// errors.Is answers for the same cause.
+//
+//	failure                                        RoundTrip returns          errors.Is
+//	credentials rejected by the server (401)       the final 401, nil         ErrRejected
+//	  or by a proxy, over HTTP or HTTPS (407)      the final 407, nil         ErrRejected
+//	wrong Kerberos password, no ticket, unknown    the 401 (407) that asked   ErrRejected, ErrNoCredentials,
+//	  principal, no SPN, clock skew, KDC down         for authentication, nil   ErrUnknownPrincipal, ErrNoSPN,
+//	  (the context cannot start)                                                ErrClockSkew, ErrKDCUnreachable
+//	no credentials, host not allowed               the 401 (407), nil         ErrNoCredentials, ErrHostNotAllowed
+//	no usable scheme offered                       the 401 (407), nil         ErrUnsupportedScheme
+//	malformed or oversized challenge or token      the 401 (407), nil         ErrMalformedChallenge, ErrMalformedToken
+//	handshake never ends                           the last 401 (407), nil    ErrTooManyLegs
+//	mutual authentication failed on the success    error (Response: the 2xx,  ErrMutualAuth
+//	                                                 body closed)
+//	the server answered the body-less NTLM leg     error (Response: that      ErrBodyNotSent
+//	  (request not idempotent)                       answer, body closed)
+//	body needed twice but sent once already        error                      ErrBodyNotReplayable
+//	body shorter or longer than ContentLength      error, nothing sent        ErrBodyLength
+//	connection reset, late answer, context ended   error wrapping the cause   context.DeadlineExceeded, ...
+//	  (when the request may not be sent again)
+//	the proxy refused CONNECT (not 407)            error                      -
+//
+// Why the exceptions: a success whose server did not prove its identity is
+// not to be trusted, so it is not handed over as one; a body-less leg's
+// answer is not the answer to the caller's request; the rest have no
+// answer at all.
 type AuthError struct {
 	// Scheme is the authentication scheme in use, SchemeUnknown if none
 	// was chosen.

@@ -569,7 +569,7 @@ func (r *roundTrip) keep(ac *authConn, resp *http.Response) *http.Response {
 // the request. An idempotent request is sent again, with its body, on the
 // same connection. Any other gets ErrBodyNotSent with the server's answer:
 // it is never sent again, so a server does not run it twice (see the
-// package documentation).
+// Transport's documentation).
 func (r *roundTrip) answeredWithoutBody(ac *authConn, resp *http.Response) (*http.Response, error) {
 	if !resend(r.ctx, r.req, r.body, mayHaveRun) {
 		resp.Body.Close()

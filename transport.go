@@ -61,8 +61,7 @@ const (
 //     dedicated HTTP/1.1 connection, all legs on it; every leg that may
 //     be the last carries the whole body, and the first NTLM leg carries
 //     it too unless it is large, sent once only, or the request is
-//     idempotent (see the package documentation, "Sending a request
-//     again");
+//     idempotent (see "Sending a request again" below);
 //   - later requests of the same identity to that origin take an idle
 //     authenticated connection, or start the handshake right away on a new
 //     one, without asking unauthenticated first;
@@ -72,6 +71,33 @@ const (
 //   - through an authenticating proxy (407), the proxy's handshake runs on
 //     the same connection as the origin's, or on the CONNECT requests of
 //     an HTTPS tunnel; see ProxyCredentials.
+//
+// Where it steps past the RoundTripper contract: to replay a request on each
+// leg the Transport reads the request body ahead (see
+// [Transport.MaxBodyBuffer]) and sends it again; it keeps connections of its
+// own, outside Base's pool ([Transport.CloseIdleConnections] closes both).
+// A final 401 is still a response, not an error; [ResponseError] tells why
+// authentication did not succeed.
+//
+// Sending a request again: the Transport keeps net/http's guarantee. A
+// request that may have reached the server's handler is sent again only if
+// it is idempotent (GET, HEAD,
+// OPTIONS, TRACE, or an Idempotency-Key or X-Idempotency-Key header), its
+// body can be replayed and its context is live. A request that was not
+// written, or that the server refused with a challenge, may go again, once.
+// Otherwise the caller gets the real cause: net/http's "timeout awaiting
+// response headers" (which matches context.DeadlineExceeded), the reset,
+// the context's error.
+//
+// The first NTLM leg is sure to be answered with a challenge by a server
+// that wants NTLM, so curl sends it without the body. A server that does
+// not want authentication for that request serves it instead. So that it
+// never serves a request that is not idempotent twice, or with a body other
+// than the caller's, that leg carries the body when the request is not
+// idempotent and its body is replayable and at most 64 KiB; otherwise it
+// goes without, and if the server serves it, an idempotent request is sent
+// again with its body, and any other fails with ErrBodyNotSent, with the
+// server's answer in AuthError.Response, and is not sent again.
 type Transport struct {
 	// Base supplies dialing, TLS, proxy and timeout settings and carries
 	// requests that need no authentication. Nil means a clone of
