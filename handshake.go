@@ -21,16 +21,14 @@ import (
 // a larger one closes the connection, and the handshake restarts once.
 const drainLimit = 256 << 10
 
-// errRestart asks for the handshake to start again on a new connection: the
-// server closed the connection or said it would, and with it the state of a
-// connection-bound handshake, after answering with a challenge (it refused
-// the request, nothing ran).
-var errRestart error = &restartError{}
-
 // A restartError asks for the handshake to start again on a new
 // connection; cause is the failure of the send that resend allowed to
-// repeat, nil after a refusal.
-type restartError struct{ cause error }
+// repeat, nil after a refusal. bare: the refusal was the peer's first,
+// bare challenge, so no handshake state was lost.
+type restartError struct {
+	cause error
+	bare  bool
+}
 
 func (e *restartError) Error() string { return "negotiate: restart the handshake on a new connection" }
 
@@ -51,12 +49,7 @@ type roundTrip struct {
 	proxy      *url.URL
 	proxyCreds *Credentials
 
-	restarted bool // the one restart after a refusal was used
-	resent    bool // the one resend that resend allowed was used
-
-	// startErr is why the origin's [0] or proxy's [1] context could not
-	// start before the first leg, nil if it did.
-	startErr [2]error
+	resent bool // the one resend that resend allowed was used
 
 	// parsedResp is the response whose challenge fields parsed holds.
 	parsedResp *http.Response
@@ -276,31 +269,25 @@ func (r *roundTrip) dialAndExchange(scheme Scheme) (*http.Response, error) {
 	return r.exchange(ac, scheme)
 }
 
-// exchange runs the legs on ac, restarting once on a new connection if the
-// server closes this one mid-way and resend allows it.
+// exchange runs the legs on ac, starting the origin's context for scheme
+// (SchemeUnknown: try without a token first), and on a new connection when
+// the server closes this one mid-way and the restart rules allow it.
 func (r *roundTrip) exchange(ac *authConn, scheme Scheme) (*http.Response, error) {
+	var budget restartBudget
 	for {
-		resp, err := r.legs(ac, scheme)
+		resp, err := r.legsOn(ac, scheme)
 		re, ok := err.(*restartError)
 		if !ok {
 			return resp, err
 		}
-		ac.cc.Close()
-		if r.body.consumed() {
-			return nil, r.fail(0, OpSend, 0, ErrBodyNotReplayable)
+		if err := r.restart(&budget, re); err != nil {
+			return nil, err
 		}
-		// One restart after a refusal, one resend after a failed send.
-		used := &r.restarted
-		if re.cause != nil {
-			used = &r.resent
+		if v, ok := r.t.known.get(r.key.origin); ok {
+			// The origin's first challenge came before the close: its
+			// token goes on the first leg of the new connection.
+			scheme = v.scheme
 		}
-		if *used || r.ctx.Err() != nil {
-			if re.cause != nil {
-				return nil, r.sendFailed(SchemeUnknown, 0, re.cause)
-			}
-			return nil, r.sendFailed(SchemeUnknown, 0, ErrConnectionLost)
-		}
-		*used = true
 		if ac, err = r.t.newConn(r.ctx, r); err != nil {
 			if resp, ok := r.connectAnswer(err); ok {
 				return resp, nil
@@ -310,179 +297,128 @@ func (r *roundTrip) exchange(ac *authConn, scheme Scheme) (*http.Response, error
 	}
 }
 
-// legs drives the origin's and, on a connection through a proxy, the
-// proxy's security contexts over ac until the server accepts, rejects or
-// breaks off. originScheme is the origin's scheme to start with, or
-// SchemeUnknown to try without a token first.
-func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, error) {
+// A restartBudget counts the restarts of one handshake on new
+// connections: one after the peer's first, bare challenge closed the
+// connection (it cost no state), and one more after any other close.
+type restartBudget struct{ bare, other bool }
+
+// take reports whether a handshake may start again after its peer closed
+// the connection following a challenge (bare: the peer's first, bare
+// challenge), and counts it.
+func (b *restartBudget) take(bare bool) bool {
+	used := &b.other
+	if bare && !b.bare {
+		used = &b.bare
+	}
+	if *used {
+		return false
+	}
+	*used = true
+	return true
+}
+
+// restart decides whether the origin's handshake may start again after
+// re: the request's one resend for a failed send (re.cause), else the
+// budget for a peer that closed the connection. It returns the error for
+// the caller when not.
+func (r *roundTrip) restart(b *restartBudget, re *restartError) error {
+	switch {
+	case r.body.consumed():
+		return r.fail(0, OpSend, 0, ErrBodyNotReplayable)
+	case re.cause != nil:
+		if r.resent || r.ctx.Err() != nil {
+			return r.sendFailed(SchemeUnknown, 0, re.cause)
+		}
+		r.resent = true
+	case r.ctx.Err() != nil || !b.take(re.bare):
+		return r.sendFailed(SchemeUnknown, 0, ErrConnectionLost)
+	}
+	return nil
+}
+
+// legsOn drives the origin's and, on a connection through a proxy, the
+// proxy's security contexts over ac (see drive). originScheme is the
+// origin's scheme to start with, or SchemeUnknown to try without a token
+// first.
+func (r *roundTrip) legsOn(ac *authConn, originScheme Scheme) (*http.Response, error) {
 	o, p := &slot{}, &slot{proxy: true}
 	// Every context is used within these legs only.
 	defer func() { o.close(); p.close() }()
-	// A context that cannot start (a wrong Kerberos password, no ticket)
-	// for a peer known to want authentication: the request goes without a
-	// token, and the challenge it gets is the answer, with this failure as
-	// its ResponseError, as when the challenge came first.
-	r.startErr = [2]error{}
 	if originScheme != SchemeUnknown {
-		if err := r.start(o, originScheme, ac); err != nil {
-			if r.ctx.Err() != nil {
-				ac.cc.Close()
-				return nil, err
-			}
-			r.startErr[0] = err
+		if err := r.startKnown(o, originScheme, ac); err != nil {
+			ac.cc.Close()
+			return nil, err
 		}
 	}
 	if ac.viaProxy && ac.fresh {
 		// A proxy known to want authentication gets its first token
 		// at once.
 		if v, ok := r.t.known.get(r.memoryKey(p)); ok {
-			if err := r.start(p, v.scheme, ac); err != nil {
-				if r.ctx.Err() != nil {
-					ac.cc.Close()
-					return nil, err
-				}
-				r.startErr[1] = err
+			if err := r.startKnown(p, v.scheme, ac); err != nil {
+				ac.cc.Close()
+				return nil, err
 			}
 		}
 	}
 	ac.fresh = false
-	max := r.t.maxLegs()
-	for {
-		withBody := !(o.announcesChallenge() || p.announcesChallenge()) || !bodylessLeg(r.req, r.body)
-		l, err := r.leg(withBody)
-		if err != nil {
-			ac.cc.Close()
-			return nil, r.failAs(o.scheme, o.legs, OpSend, 0, err)
-		}
-		o.apply(l)
-		p.apply(l)
-		resp, fate, err := r.sendLeg(ac, l)
-		if err != nil {
-			ac.cc.Close()
-			if resend(r.ctx, r.req, r.body, fate) {
-				return nil, &restartError{cause: err}
-			}
-			return nil, r.sendFailed(o.scheme, o.legs, err)
-		}
-		r.traceLeg(o, p, l, resp, false)
-		var s *slot
-		switch {
-		case resp.StatusCode == http.StatusProxyAuthRequired && ac.viaProxy:
-			s = p
-			if o.sent != nil {
-				// The proxy stopped the leg: the origin's token never
-				// reached the origin, so it goes again on the next leg.
-				o.out, o.legs = o.sent, o.legs-1
-			}
-		case resp.StatusCode == http.StatusUnauthorized:
-			s = o
-		case !withBody:
-			return r.answeredWithoutBody(ac, resp)
-		default:
-			return r.accepted(ac, o, p, resp)
-		}
-		if s.legs >= max {
-			return r.rejected(ac, s, resp, ErrTooManyLegs)
-		}
-		if done, err := r.onChallenge(s, ac, resp); done || err != nil {
-			if _, ok := err.(*restartError); ok {
-				return nil, err
-			}
-			if err != nil {
-				ac.cc.Close()
-				return nil, err
-			}
-			return resp, nil
-		}
-	}
+	return r.drive(&connWire{r: r, ac: ac}, o, p)
 }
 
-// onChallenge handles a 401 or 407 for slot s: it starts the slot's
-// context on the first challenge, feeds the server's token to it on later
-// ones, and otherwise ends the exchange with resp as the answer (done).
-func (r *roundTrip) onChallenge(s *slot, ac *authConn, resp *http.Response) (done bool, err error) {
-	if !s.started() {
-		if err := r.startErr[s.index()]; err != nil {
-			r.failedStart(ac, resp, err)
-			return true, nil
-		}
-		scheme, cs, ok := r.chooseFor(s, resp)
-		if !ok {
-			r.closeAfter(ac, resp)
-			return true, nil
-		}
-		r.remember(s, scheme, cs)
-		if err := r.start(s, scheme, ac); err != nil {
-			if r.ctx.Err() != nil {
-				return false, err
-			}
-			// The challenge is the answer; the failure says why.
-			r.failedStart(ac, resp, err)
-			return true, nil
-		}
-		return false, r.prepareNextLeg(resp)
+// connWire carries legs on an origin's dedicated connection, reached
+// directly, through a CONNECT tunnel, or through a plain-HTTP proxy (then
+// a 407 may come, for the proxy's slot).
+type connWire struct {
+	r  *roundTrip
+	ac *authConn
+}
+
+func (w *connWire) leg(o, p *slot) (*http.Request, bool, error) {
+	withBody := !(o.announcesChallenge() || p.announcesChallenge()) || !bodylessLeg(w.r.req, w.r.body)
+	l, err := w.r.leg(withBody)
+	return l, withBody, err
+}
+
+func (w *connWire) send(l *http.Request, o, p *slot) (*http.Response, error) {
+	r := w.r
+	resp, fate, err := r.sendLeg(w.ac, l)
+	if err == nil {
+		return resp, nil
 	}
-	cs, perr := r.challenges(s, resp)
-	tok, found, terr := tokenFor(cs, s.scheme)
+	w.ac.cc.Close()
+	if resend(r.ctx, r.req, r.body, fate) {
+		return nil, &restartError{cause: err}
+	}
+	return nil, r.sendFailed(o.scheme, o.legs, err)
+}
+
+func (w *connWire) challenger(resp *http.Response, o, p *slot) *slot {
 	switch {
-	case perr != nil:
-		r.rejectWith(ac, s, resp, perr)
-		return true, nil
-	case terr != nil:
-		r.rejectWith(ac, s, resp, terr)
-		return true, nil
-	case !found || len(tok) == 0 || !s.cont:
-		// A bare challenge after a token, or any challenge once the
-		// context is complete: the server said no.
-		r.rejectWith(ac, s, resp, explain(s.sec, ErrRejected))
-		return true, nil
-	}
-	out, cont, err := s.sec.Step(r.ctx, tok)
-	if err != nil {
-		r.rejectWith(ac, s, resp, explain(s.sec, err))
-		return true, nil
-	}
-	if err := r.prepareNextLeg(resp); err != nil {
-		return false, err
-	}
-	s.out, s.cont = out, cont
-	return false, nil
-}
-
-// prepareNextLeg reads the rest of a challenge so its connection can carry
-// the next leg, or asks for a restart when the server is closing it.
-func (r *roundTrip) prepareNextLeg(resp *http.Response) error {
-	if err := r.replayAfter(resp); err != nil {
-		return err
-	}
-	if !discard(resp) {
-		// The server ends the connection, and with it the handshake's
-		// state (Apache does after an Expect: 100-continue leg).
-		return errRestart
+	case resp.StatusCode == http.StatusProxyAuthRequired && w.ac.viaProxy:
+		return p
+	case resp.StatusCode == http.StatusUnauthorized:
+		return o
 	}
 	return nil
 }
 
 // accepted handles the server's answer that is no challenge: the final
-// tokens if any (mutual authentication), then the connection kept for later.
-func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*http.Response, error) {
+// tokens if any (mutual authentication), then the connection kept for
+// later. An answer to a leg that went without the body is
+// answeredWithoutBody's.
+func (w *connWire) accepted(resp *http.Response, withBody bool, o, p *slot) (*http.Response, error) {
+	r, ac := w.r, w.ac
+	if !withBody {
+		return r.answeredWithoutBody(ac, resp)
+	}
 	if r.speculative && o.started() && r.received(o, resp) == nil {
 		// A preemptive token the server did not answer: it wants no
 		// authentication, or not this kind.
 		o.close()
 		*o = slot{}
 	}
-	for _, s := range []*slot{p, o} {
-		if !s.started() {
-			continue
-		}
-		if err := r.verifyFinal(s, resp); err != nil {
-			resp.Body.Close()
-			ac.cc.Close()
-			e := r.slotErr(s, s.scheme, 0, OpVerifyServer, resp.StatusCode, err)
-			e.Response = resp
-			return nil, e
-		}
+	if err := r.verifyFinals(resp, p, o); err != nil {
+		ac.cc.Close()
+		return nil, err
 	}
 	if o.started() {
 		ac.scheme = o.scheme
@@ -495,56 +431,15 @@ func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*ht
 	return r.keep(ac, resp), nil
 }
 
-// verifyFinal checks the final token of slot s on a successful response,
-// and the mutual-authentication policy. Proxies send no final token
-// (Squid does not), so for a proxy one is verified only when present.
-func (r *roundTrip) verifyFinal(s *slot, resp *http.Response) error {
-	sawToken := false
-	// Under MutualDisabled the final token is not looked at: the setting
-	// exists for servers and middleboxes that send broken ones.
-	if s.cont && !(s.scheme == SchemeNegotiate && r.t.Mutual == MutualDisabled) {
-		cs, _ := r.challenges(s, resp)
-		tok, found, err := tokenFor(cs, s.scheme)
-		if err != nil {
-			return err
-		}
-		if found && len(tok) > 0 {
-			sawToken = true
-			if _, _, err := s.sec.Step(r.ctx, tok); err != nil {
-				return err
-			}
-		}
-	}
-	if s.proxy && !sawToken {
-		return nil
-	}
-	return r.t.checkMutual(s.sec, sawToken)
-}
-
-// failedStart records that a context could not start as why the
-// challenge resp ends the exchange.
-func (r *roundTrip) failedStart(ac *authConn, resp *http.Response, err error) {
-	var ae *AuthError
-	if !errors.As(err, &ae) {
-		ae = r.authErr(0, OpAcquireCredentials, 0, err)
-	}
-	ae.StatusCode = resp.StatusCode
-	r.box.err = ae
-	r.closeAfter(ac, resp)
-}
-
-// rejectWith records why the server's challenge ends the exchange, and
-// closes the connection once the caller is done with resp.
-func (r *roundTrip) rejectWith(ac *authConn, s *slot, resp *http.Response, cause error) {
-	r.box.err = r.slotErr(s, s.scheme, s.legs, OpReadChallenge, resp.StatusCode, cause)
-	r.closeAfter(ac, resp)
-}
-
-// rejected is rejectWith for the leg loop: resp is the answer.
-func (r *roundTrip) rejected(ac *authConn, s *slot, resp *http.Response, cause error) (*http.Response, error) {
-	r.rejectWith(ac, s, resp, cause)
+// refused returns the challenge as the answer, closing the connection once
+// the caller is done with it.
+func (w *connWire) refused(resp *http.Response, _ *slot) (*http.Response, error) {
+	w.r.closeAfter(w.ac, resp)
 	return resp, nil
 }
+
+func (w *connWire) conn() *authConn { return w.ac }
+func (w *connWire) close()          { w.ac.cc.Close() }
 
 // closeAfter closes ac once the caller has closed resp's body.
 func (r *roundTrip) closeAfter(ac *authConn, resp *http.Response) {

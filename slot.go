@@ -24,6 +24,9 @@ type slot struct {
 	out    []byte      // token to send on the next leg; nil: none
 	legs   int         // legs that carried a token of this context
 	sent   []byte      // the token the latest leg carried, for the trace
+	// startErr is why the context could not start for a peer known to
+	// want authentication (see startKnown).
+	startErr error
 }
 
 // status, challenge and authorization name the slot's HTTP fields.
@@ -54,14 +57,6 @@ func (s *slot) close() {
 	if c, ok := s.sec.(io.Closer); ok {
 		c.Close()
 	}
-}
-
-// index is the slot's place in per-slot arrays: 0 origin, 1 proxy.
-func (s *slot) index() int {
-	if s.proxy {
-		return 1
-	}
-	return 0
 }
 
 // started reports whether the slot has a context.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
@@ -439,21 +440,23 @@ func (t *Transport) newConn(ctx context.Context, r *roundTrip) (*authConn, error
 	}}
 	ctx = httptrace.WithClientTrace(ctx, trace)
 	scheme, addr := strings.ToLower(r.req.URL.Scheme), canonicalAddr(r.req.URL)
-	var plan *tunnelPlan
+	var tunnel net.Conn
 	if r.proxy != nil {
 		if scheme == "https" {
-			plan = &tunnelPlan{r: r, target: addr}
-			ctx = context.WithValue(ctx, tunnelKey{}, plan)
+			conn, err := r.tunnel(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			tunnel = conn
+			ctx = withDialled(ctx, addr, conn)
 		} else {
 			ac.viaProxy = true
 		}
 	}
 	cc, err := t.hs.NewClientConn(ctx, scheme, addr)
 	if err != nil {
-		if plan != nil && plan.err != nil {
-			// The proxy's own failure, typed, rather than net/http's
-			// wrapping of it.
-			return nil, plan.err
+		if tunnel != nil {
+			tunnel.Close() // net/http may not have taken it
 		}
 		return nil, err
 	}
