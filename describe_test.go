@@ -87,7 +87,7 @@ func TestDescribeTokenHandshakes(t *testing.T) {
 					if len(tok) == 0 {
 						continue
 					}
-					d, err := negotiate.DescribeToken(l.Scheme, tok)
+					d, err := negotiate.DescribeToken(l.Scheme.String(), tok)
 					if err != nil {
 						t.Fatalf("DescribeToken(%q, leg %d token) = %v", l.Scheme, l.Leg, err)
 					}

@@ -199,7 +199,7 @@ func http11Required(err error) bool {
 func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge, bool) {
 	cs, err := r.challenges(s, resp)
 	if err != nil {
-		r.box.err = r.slotErr(s, SchemeUnknown, 0, OpReadChallenge, resp.StatusCode, err)
+		r.box.err = r.errAt(s, SchemeUnknown, 0, OpReadChallenge, resp.StatusCode, err)
 		return SchemeUnknown, nil, false
 	}
 	_, creds, _ := r.target(s, nil)
@@ -209,7 +209,7 @@ func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge
 			if r.denied && !s.proxy {
 				cause = ErrHostNotAllowed
 			}
-			r.box.err = r.slotErr(s, SchemeUnknown, 0, OpAcquireCredentials, resp.StatusCode, cause)
+			r.box.err = r.errAt(s, SchemeUnknown, 0, OpAcquireCredentials, resp.StatusCode, cause)
 		}
 		return SchemeUnknown, cs, false
 	}
@@ -221,7 +221,7 @@ func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge
 	scheme, ok := r.choose(cs, creds, prefer, overTLS)
 	if !ok {
 		if offersOurs(cs) {
-			r.box.err = r.slotErr(s, SchemeUnknown, 0, OpChooseScheme, resp.StatusCode, ErrUnsupportedScheme)
+			r.box.err = r.errAt(s, SchemeUnknown, 0, OpChooseScheme, resp.StatusCode, ErrUnsupportedScheme)
 		}
 		return SchemeUnknown, cs, false
 	}
@@ -235,7 +235,7 @@ func (r *roundTrip) replayAfter(resp *http.Response) error {
 		return nil
 	}
 	resp.Body.Close()
-	e := r.authErr(0, OpSend, resp.StatusCode, ErrBodyNotReplayable)
+	e := r.errAt(nil, SchemeUnknown, 0, OpSend, resp.StatusCode, ErrBodyNotReplayable)
 	e.Response = resp
 	return e
 }
@@ -324,7 +324,7 @@ func (b *restartBudget) take(bare bool) bool {
 func (r *roundTrip) restart(b *restartBudget, re *restartError) error {
 	switch {
 	case r.body.consumed():
-		return r.fail(0, OpSend, 0, ErrBodyNotReplayable)
+		return r.failure(nil, SchemeUnknown, 0, OpSend, 0, ErrBodyNotReplayable)
 	case re.cause != nil:
 		if r.resent || r.ctx.Err() != nil {
 			return r.sendFailed(SchemeUnknown, 0, re.cause)
@@ -469,7 +469,7 @@ func (r *roundTrip) answeredWithoutBody(ac *authConn, resp *http.Response) (*htt
 	if !resend(r.ctx, r.req, r.body, mayHaveRun) {
 		resp.Body.Close()
 		ac.cc.Close()
-		e := r.authErr(1, OpSend, resp.StatusCode, ErrBodyNotSent)
+		e := r.errAt(nil, SchemeUnknown, 1, OpSend, resp.StatusCode, ErrBodyNotSent)
 		e.Response = resp
 		return nil, e
 	}
@@ -533,7 +533,7 @@ func (r *roundTrip) sendFailed(scheme Scheme, leg int, err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	return r.authErrAs(scheme, leg, OpSend, 0, r.ctxErr(err))
+	return r.errAt(nil, scheme, leg, OpSend, 0, r.ctxErr(err))
 }
 
 // leg makes the request for one leg: a clone of the caller's, with the body
@@ -586,27 +586,24 @@ func discard(resp *http.Response) bool {
 	return n <= drainLimit && !resp.Close
 }
 
-func (r *roundTrip) authErr(leg int, op Op, status int, err error) *AuthError {
-	return &AuthError{Host: r.host(), Leg: leg, Op: op, StatusCode: status, Err: err}
-}
-
-func (r *roundTrip) authErrAs(scheme Scheme, leg int, op Op, status int, err error) *AuthError {
-	e := r.authErr(leg, op, status, err)
-	if scheme != SchemeUnknown {
-		e.Scheme = scheme
+// errAt is the one constructor of the errors a request's authentication
+// fails with: op failed for slot s's peer (nil: the origin) under scheme, on
+// leg, after an answer with status (0: none), because of cause.
+func (r *roundTrip) errAt(s *slot, scheme Scheme, leg int, op Op, status int, cause error) *AuthError {
+	e := &AuthError{Host: r.host(), Scheme: scheme, Leg: leg, Op: op, StatusCode: status, Err: cause}
+	if s != nil && s.proxy {
+		e.Proxy = true
+		e.Host = canonicalAddr(r.proxy)
 	}
 	return e
 }
 
-// fail records and returns an error for RoundTrip to return.
-func (r *roundTrip) fail(leg int, op Op, status int, err error) error {
-	return r.failAs(SchemeUnknown, leg, op, status, err)
-}
-
-func (r *roundTrip) failAs(scheme Scheme, leg int, op Op, status int, err error) error {
+// failure is errAt for a cause that may already be an *AuthError (made
+// deeper down, with its own details): then it is returned as it is.
+func (r *roundTrip) failure(s *slot, scheme Scheme, leg int, op Op, status int, cause error) error {
 	var ae *AuthError
-	if errors.As(err, &ae) {
-		return err
+	if errors.As(cause, &ae) {
+		return cause
 	}
-	return r.authErrAs(scheme, leg, op, status, err)
+	return r.errAt(s, scheme, leg, op, status, cause)
 }

@@ -47,7 +47,7 @@ func (r *roundTrip) drive(w legWire, o, p *slot) (*http.Response, error) {
 		l, withBody, err := w.leg(o, p)
 		if err != nil {
 			w.close()
-			return nil, r.failAs(o.scheme, o.legs, OpSend, 0, err)
+			return nil, r.failure(nil, o.scheme, o.legs, OpSend, 0, err)
 		}
 		o.apply(l)
 		p.apply(l)
@@ -88,7 +88,7 @@ func (r *roundTrip) drive(w legWire, o, p *slot) (*http.Response, error) {
 // context ended).
 func (r *roundTrip) answerChallenge(s *slot, ac *authConn, resp *http.Response) (done bool, err error) {
 	if s.legs >= r.t.maxLegs() {
-		r.box.err = r.slotErr(s, s.scheme, s.legs, OpReadChallenge, resp.StatusCode, ErrTooManyLegs)
+		r.box.err = r.errAt(s, s.scheme, s.legs, OpReadChallenge, resp.StatusCode, ErrTooManyLegs)
 		return true, nil
 	}
 	if !s.started() {
@@ -134,7 +134,7 @@ func (r *roundTrip) answerChallenge(s *slot, ac *authConn, resp *http.Response) 
 		}
 		cause, op = explain(s.sec, err), OpInitializeContext
 	}
-	r.box.err = r.slotErr(s, s.scheme, s.legs, op, resp.StatusCode, cause)
+	r.box.err = r.errAt(s, s.scheme, s.legs, op, resp.StatusCode, cause)
 	return true, nil
 }
 
@@ -203,7 +203,7 @@ func (r *roundTrip) verifyFinals(resp *http.Response, slots ...*slot) error {
 		}
 		if err := r.verifyFinal(s, resp); err != nil {
 			resp.Body.Close()
-			e := r.slotErr(s, s.scheme, 0, OpVerifyServer, resp.StatusCode, err)
+			e := r.errAt(s, s.scheme, 0, OpVerifyServer, resp.StatusCode, err)
 			e.Response = resp
 			return e
 		}
@@ -216,7 +216,7 @@ func (r *roundTrip) verifyFinals(resp *http.Response, slots ...*slot) error {
 func (r *roundTrip) failedStart(resp *http.Response, err error) {
 	var ae *AuthError
 	if !errors.As(err, &ae) {
-		ae = r.authErr(0, OpAcquireCredentials, 0, err)
+		ae = r.errAt(nil, SchemeUnknown, 0, OpAcquireCredentials, 0, err)
 	}
 	ae.StatusCode = resp.StatusCode
 	r.box.err = ae

@@ -34,7 +34,7 @@ func TestProxyPreferenceDecidesRawNTLM(t *testing.T) {
 		var schemes []string
 		ctx := negotiate.WithClientTrace(context.Background(), &negotiate.ClientTrace{Leg: func(l negotiate.LegInfo) {
 			if l.ProxySent != nil {
-				schemes = append(schemes, l.ProxyScheme)
+				schemes = append(schemes, l.ProxyScheme.String())
 			}
 		}})
 		req, _ := http.NewRequestWithContext(ctx, "GET", origin.URL, nil)

@@ -277,8 +277,8 @@ func TestProxyPreference(t *testing.T) {
 			t.Fatalf("ProxyPreference %v: %v %v", tt.prefer, resp, err)
 		}
 		for _, l := range legs {
-			if l.ProxyScheme != "" {
-				schemes = append(schemes, l.ProxyScheme)
+			if l.ProxyScheme != negotiate.SchemeUnknown {
+				schemes = append(schemes, l.ProxyScheme.String())
 			}
 		}
 		if len(schemes) == 0 || schemes[0] != tt.want {

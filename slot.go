@@ -147,11 +147,11 @@ func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 	rawNTLM := offeredNTLM && r.t.prefers(s.proxy, SchemeNTLM)
 	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, r.identityFor(s), u, st, rawNTLM)
 	if err != nil {
-		return r.slotFail(s, scheme, 1, OpAcquireCredentials, 0, err)
+		return r.failure(s, scheme, 1, OpAcquireCredentials, 0, err)
 	}
 	out, cont, err := sec.Step(r.ctx, nil)
 	if err != nil {
-		return r.slotFail(s, scheme, 1, OpInitializeContext, 0, explain(sec, err))
+		return r.failure(s, scheme, 1, OpInitializeContext, 0, explain(sec, err))
 	}
 	s.scheme, s.sec, s.out, s.cont, s.legs = scheme, sec, out, cont, 0
 	return nil
@@ -171,21 +171,4 @@ func (r *roundTrip) settled(s *slot) {
 		info.offeredNTLM = v.offeredNTLM
 	}
 	r.t.known.put(key, info)
-}
-
-// slotErr makes the AuthError for a failure of slot s.
-func (r *roundTrip) slotErr(s *slot, scheme Scheme, leg int, op Op, status int, err error) *AuthError {
-	e := r.authErrAs(scheme, leg, op, status, err)
-	if s.proxy {
-		e.Proxy = true
-		e.Host = canonicalAddr(r.proxy)
-	}
-	return e
-}
-
-func (r *roundTrip) slotFail(s *slot, scheme Scheme, leg int, op Op, status int, err error) error {
-	if ae, ok := err.(*AuthError); ok {
-		return ae
-	}
-	return r.slotErr(s, scheme, leg, op, status, err)
 }

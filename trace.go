@@ -53,15 +53,15 @@ type LegInfo struct {
 	// connection.
 	Reused bool
 
-	// Scheme is the scheme of the origin token sent, "" if none. Sent is
+	// Scheme is the scheme of the origin token sent, SchemeUnknown if none. Sent is
 	// that token; Received is the origin's token for Scheme in Response
 	// (WWW-Authenticate), nil if none.
-	Scheme         string
+	Scheme         Scheme
 	Sent, Received []byte
 
 	// ProxyScheme, ProxySent and ProxyReceived are the same for the
 	// proxy (Proxy-Authorization, Proxy-Authenticate).
-	ProxyScheme              string
+	ProxyScheme              Scheme
 	ProxySent, ProxyReceived []byte
 }
 
@@ -82,22 +82,22 @@ func (r *roundTrip) traceLeg(o, p *slot, req *http.Request, resp *http.Response,
 	}
 	info := LegInfo{Request: redactBasic(req), Response: resp, Reused: reused}
 	if o != nil && o.sent != nil {
-		info.Leg, info.Scheme, info.Sent = o.legs, o.scheme.String(), o.sent
+		info.Leg, info.Scheme, info.Sent = o.legs, o.scheme, o.sent
 	}
 	if o != nil && o.started() {
 		info.Received = r.received(o, resp)
 	}
 	if p != nil && p.sent != nil {
-		info.ProxyScheme, info.ProxySent = p.scheme.String(), p.sent
+		info.ProxyScheme, info.ProxySent = p.scheme, p.sent
 		info.Leg = max(info.Leg, p.legs)
 	}
 	if p != nil && p.started() {
 		info.ProxyReceived = r.received(p, resp)
 	}
-	if info.Scheme == SchemeBasic.String() {
+	if info.Scheme == SchemeBasic {
 		info.Sent = nil
 	}
-	if info.ProxyScheme == SchemeBasic.String() {
+	if info.ProxyScheme == SchemeBasic {
 		info.ProxySent = nil
 	}
 	tr.Leg(info)

@@ -53,14 +53,14 @@ func SlogTrace(logger *slog.Logger) *ClientTrace {
 
 // appendTokens adds the scheme and the decoded tokens of one side, with
 // keys prefixed by prefix ("" for the origin, "proxy_" for the proxy).
-func appendTokens(attrs []slog.Attr, prefix, scheme string, sent, received []byte) []slog.Attr {
-	if scheme == "" && sent == nil && received == nil {
+func appendTokens(attrs []slog.Attr, prefix string, scheme Scheme, sent, received []byte) []slog.Attr {
+	if scheme == SchemeUnknown && sent == nil && received == nil {
 		return attrs
 	}
-	if scheme != "" {
-		attrs = append(attrs, slog.String(prefix+"scheme", scheme))
+	if scheme != SchemeUnknown {
+		attrs = append(attrs, slog.String(prefix+"scheme", scheme.String()))
 	}
-	if sent != nil || strings.EqualFold(scheme, "Basic") {
+	if sent != nil || scheme == SchemeBasic {
 		// Hooks get no Basic token (it is the password), only its scheme.
 		attrs = append(attrs, slog.String(prefix+"sent", describeForLog(scheme, sent)))
 	}
@@ -72,11 +72,11 @@ func appendTokens(attrs []slog.Attr, prefix, scheme string, sent, received []byt
 
 // describeForLog returns DescribeToken's description on one line, its
 // lines joined with "; ". Basic credentials are "redacted".
-func describeForLog(scheme string, token []byte) string {
-	if strings.EqualFold(scheme, "Basic") {
+func describeForLog(scheme Scheme, token []byte) string {
+	if scheme == SchemeBasic {
 		return "redacted"
 	}
-	desc, err := DescribeToken(scheme, token)
+	desc, err := DescribeToken(scheme.String(), token)
 	var lines []string
 	for line := range strings.Lines(desc) {
 		if line = strings.TrimSpace(line); line != "" {

@@ -67,7 +67,7 @@ func TestKerberosMutualAuth(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("X-User") != "alice@"+realm {
 		t.Fatalf("status %d user %q; want 200 alice@%s (%v)", resp.StatusCode, resp.Header.Get("X-User"), realm, negotiate.ResponseError(resp))
 	}
-	if len(legs) != 2 || legs[1].Scheme != "Negotiate" || legs[1].Received == nil {
+	if len(legs) != 2 || legs[1].Scheme != negotiate.SchemeNegotiate || legs[1].Received == nil {
 		t.Fatalf("legs = %d; want the unauthenticated try and one Negotiate leg answered with a final token", len(legs))
 	}
 	// A warm origin: the token goes on the first try, one round trip.
@@ -234,7 +234,7 @@ func TestNegotiateFallsBackToNTLM(t *testing.T) {
 				if resp.Header.Get("X-User") != `TEST\bob` {
 					t.Fatalf("user %q; want TEST\\bob", resp.Header.Get("X-User"))
 				}
-				if i == 0 && legs[len(legs)-1].Scheme != tt.want {
+				if i == 0 && legs[len(legs)-1].Scheme.String() != tt.want {
 					t.Errorf("authenticated with %q; want %q", legs[len(legs)-1].Scheme, tt.want)
 				}
 			}
@@ -367,7 +367,7 @@ func TestPreemptive(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("RoundTrip = %v, %v", resp, err)
 	}
-	if len(legs) != 1 || legs[0].Scheme != "Negotiate" || legs[0].Received == nil {
+	if len(legs) != 1 || legs[0].Scheme != negotiate.SchemeNegotiate || legs[0].Received == nil {
 		t.Fatalf("%d legs; want one, carrying a token on the first try and answered with the server's", len(legs))
 	}
 	// An origin that wants no authentication answers without a token:

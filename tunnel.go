@@ -114,10 +114,10 @@ func (r *roundTrip) tunnel(ctx context.Context, target string) (net.Conn, error)
 		// The proxy closed the connection after a 407: the CONNECT was
 		// refused, so it may go again while the request's context lives.
 		if cause := context.Cause(ctx); cause != nil {
-			return nil, r.slotErr(p, p.scheme, p.legs, OpConnect, http.StatusProxyAuthRequired, cause)
+			return nil, r.errAt(p, p.scheme, p.legs, OpConnect, http.StatusProxyAuthRequired, cause)
 		}
 		if !budget.take(re.bare) {
-			return nil, r.slotErr(p, p.scheme, p.legs, OpSend, http.StatusProxyAuthRequired, ErrConnectionLost)
+			return nil, r.errAt(p, p.scheme, p.legs, OpSend, http.StatusProxyAuthRequired, ErrConnectionLost)
 		}
 	}
 }
@@ -171,12 +171,12 @@ func (w *tunnelWire) send(l *http.Request, o, p *slot) (*http.Response, error) {
 	r := w.r
 	if err := l.Write(w.proxyConn); err != nil {
 		w.close()
-		return nil, r.slotErr(p, p.scheme, p.legs, OpConnect, 0, w.watch.cause(err))
+		return nil, r.errAt(p, p.scheme, p.legs, OpConnect, 0, w.watch.cause(err))
 	}
 	resp, err := readConnectResponse(w.br, w.lr, r.t.maxHeaderBytes(), l)
 	if err != nil {
 		w.close()
-		return nil, r.slotErr(p, p.scheme, p.legs, OpConnect, 0, w.watch.cause(err))
+		return nil, r.errAt(p, p.scheme, p.legs, OpConnect, 0, w.watch.cause(err))
 	}
 	return resp, nil
 }
@@ -193,7 +193,7 @@ func (w *tunnelWire) challenger(resp *http.Response, o, p *slot) *slot {
 func (w *tunnelWire) accepted(resp *http.Response, _ bool, o, p *slot) (*http.Response, error) {
 	r := w.r
 	if resp.StatusCode != http.StatusOK {
-		return nil, w.fail(resp, r.slotErr(p, p.scheme, p.legs, OpConnect, resp.StatusCode,
+		return nil, w.fail(resp, r.errAt(p, p.scheme, p.legs, OpConnect, resp.StatusCode,
 			fmt.Errorf("the proxy refused to connect to %s: %s", w.target, resp.Status)))
 	}
 	if err := r.verifyFinals(resp, p); err != nil {
@@ -213,7 +213,7 @@ func (w *tunnelWire) accepted(resp *http.Response, _ bool, o, p *slot) (*http.Re
 func (w *tunnelWire) refused(resp *http.Response, p *slot) (*http.Response, error) {
 	e := w.r.box.err
 	if e == nil {
-		e = w.r.slotErr(p, p.scheme, p.legs, OpChooseScheme, resp.StatusCode, ErrUnsupportedScheme)
+		e = w.r.errAt(p, p.scheme, p.legs, OpChooseScheme, resp.StatusCode, ErrUnsupportedScheme)
 	}
 	return nil, w.fail(resp, e)
 }

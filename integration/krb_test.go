@@ -55,7 +55,7 @@ func TestKerberosSources(t *testing.T) {
 				// 200 carries the AP-REP. Mutual is MutualRequired, so the 200
 				// was handed over only because that AP-REP verified.
 				last := r.legs[len(r.legs)-1]
-				if len(r.legs) != 2 || r.legs[0].Sent != nil || last.Scheme != "Negotiate" || last.Received == nil {
+				if len(r.legs) != 2 || r.legs[0].Sent != nil || last.Scheme != negotiate.SchemeNegotiate || last.Received == nil {
 					t.Fatalf("legs %s (received on last: %d bytes); want an unauthenticated try and one Negotiate leg answered with a token", r.schemes(), len(last.Received))
 				}
 				// Warm: the token goes on the first try.

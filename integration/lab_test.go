@@ -225,10 +225,10 @@ func (r result) tokens() int {
 func (r result) schemes() string {
 	var s []string
 	for _, l := range r.legs {
-		if l.Scheme == "" {
+		if l.Scheme == negotiate.SchemeUnknown {
 			s = append(s, "-")
 		} else {
-			s = append(s, l.Scheme)
+			s = append(s, l.Scheme.String())
 		}
 	}
 	return strings.Join(s, ",")

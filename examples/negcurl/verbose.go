@@ -111,22 +111,22 @@ func (t *tracer) finish(o *options, resp *http.Response) {
 }
 
 // describe decodes a token for display; nil gives "".
-func describe(scheme string, tok []byte) (string, error) {
-	if tok == nil || scheme == "" || strings.EqualFold(scheme, "Basic") {
+func describe(scheme negotiate.Scheme, tok []byte) (string, error) {
+	if tok == nil || scheme == negotiate.SchemeUnknown || scheme == negotiate.SchemeBasic {
 		return "", nil
 	}
-	return negotiate.DescribeToken(scheme, tok)
+	return negotiate.DescribeToken(scheme.String(), tok)
 }
 
 // mechOf names the mechanism of a token from its description.
-func mechOf(scheme, desc string) string {
+func mechOf(scheme negotiate.Scheme, desc string) string {
 	switch {
 	case strings.Contains(desc, "Kerberos"):
 		return "Kerberos"
 	case strings.Contains(desc, "NTLM "):
 		return "NTLM"
 	}
-	return scheme
+	return scheme.String()
 }
 
 // printToken prints the description of the token in header, each line
