@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/negotiate-go/negotiate"
+	"github.com/negotiate-go/negotiate/authscheme"
 	"github.com/negotiate-go/negotiate/httptestutil"
 	"github.com/negotiate-go/negotiate/httptestutil/kdc"
 )
@@ -87,7 +88,7 @@ func TestDescribeTokenHandshakes(t *testing.T) {
 					if len(tok) == 0 {
 						continue
 					}
-					d, err := negotiate.DescribeToken(l.Scheme.String(), tok)
+					d, err := authscheme.DescribeToken(l.Scheme.String(), tok)
 					if err != nil {
 						t.Fatalf("DescribeToken(%q, leg %d token) = %v", l.Scheme, l.Leg, err)
 					}
@@ -123,7 +124,7 @@ func TestDescribeTokenErrors(t *testing.T) {
 		{"Digest", []byte("x"), false},
 	}
 	for _, tt := range tests {
-		d, err := negotiate.DescribeToken(tt.scheme, tt.token)
+		d, err := authscheme.DescribeToken(tt.scheme, tt.token)
 		if err == nil {
 			t.Errorf("DescribeToken(%q, %q) = %q, nil; want an error", tt.scheme, tt.token, d)
 			continue
@@ -144,7 +145,7 @@ func TestDescribeTokenSchemeCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, scheme := range []string{"Negotiate", "negotiate", "NEGOTIATE"} {
-		d, err := negotiate.DescribeToken(scheme, tok)
+		d, err := authscheme.DescribeToken(scheme, tok)
 		if want := "SPNEGO negTokenResp negState=request-mic supportedMech=NTLMSSP\n"; err != nil || d != want {
 			t.Errorf("DescribeToken(%q, steering token) = %q, %v; want %q", scheme, d, err, want)
 		}
@@ -214,7 +215,7 @@ func FuzzDescribeToken(f *testing.F) {
 		f.Add("NTLM", b)
 	}
 	f.Fuzz(func(t *testing.T, scheme string, token []byte) {
-		d, err := negotiate.DescribeToken(scheme, token)
+		d, err := authscheme.DescribeToken(scheme, token)
 		if err == nil && d == "" {
 			t.Errorf("DescribeToken(%q, %x) = \"\", nil; want a description or an error", scheme, token)
 		}

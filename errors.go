@@ -3,6 +3,7 @@ package negotiate
 import (
 	"errors"
 	"fmt"
+	"github.com/negotiate-go/negotiate/authscheme"
 	"net/http"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 var (
 	// ErrMalformedChallenge: a WWW-Authenticate or Proxy-Authenticate field
 	// does not follow RFC 7235.
-	ErrMalformedChallenge = errors.New("negotiate: malformed challenge")
+	ErrMalformedChallenge = authscheme.ErrMalformedChallenge
 	// ErrMalformedToken: a token from the server could not be decoded.
 	ErrMalformedToken = gss.ErrMalformedToken
 	// ErrNoCredentials: the server asked for authentication and no

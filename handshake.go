@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/negotiate-go/negotiate/authscheme"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -196,7 +197,7 @@ func http11Required(err error) bool {
 
 // chooseFor picks the scheme to answer resp's challenges for slot s with,
 // recording why in the request's failure box when there is none.
-func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []Challenge, bool) {
+func (r *roundTrip) chooseFor(s *slot, resp *http.Response) (Scheme, []authscheme.Challenge, bool) {
 	cs, err := r.challenges(s, resp)
 	if err != nil {
 		r.box.err = r.errAt(s, SchemeUnknown, 0, OpReadChallenge, resp.StatusCode, err)
@@ -241,9 +242,9 @@ func (r *roundTrip) replayAfter(resp *http.Response) error {
 }
 
 // choose picks the scheme to answer cs with, given the credentials.
-func (r *roundTrip) choose(cs []Challenge, creds *Credentials, prefer []Scheme, overTLS bool) (Scheme, bool) {
+func (r *roundTrip) choose(cs []authscheme.Challenge, creds *Credentials, prefer []Scheme, overTLS bool) (Scheme, bool) {
 	if prefer == nil {
-		prefer = DefaultPreference
+		prefer = defaultPreference()
 	}
 	usable := make([]Scheme, 0, len(prefer))
 	for _, s := range prefer {
@@ -251,7 +252,7 @@ func (r *roundTrip) choose(cs []Challenge, creds *Credentials, prefer []Scheme, 
 			usable = append(usable, s)
 		}
 	}
-	c, ok := Choose(cs, usable, r.t.AllowBasic, overTLS)
+	c, ok := authscheme.Choose(cs, usable, r.t.AllowBasic, overTLS)
 	if !ok {
 		return SchemeUnknown, false
 	}
@@ -554,7 +555,7 @@ func (r *roundTrip) leg(withBody bool) (*http.Request, error) {
 }
 
 // tokenFor returns the token of the first challenge for scheme in cs.
-func tokenFor(cs []Challenge, scheme Scheme) (tok []byte, found bool, err error) {
+func tokenFor(cs []authscheme.Challenge, scheme Scheme) (tok []byte, found bool, err error) {
 	for _, c := range cs {
 		if c.Kind() == scheme {
 			tok, err = c.Token()
@@ -567,7 +568,7 @@ func tokenFor(cs []Challenge, scheme Scheme) (tok []byte, found bool, err error)
 // challengedFor reports whether resp challenges for scheme, or for any
 // scheme of ours when scheme is SchemeUnknown.
 func (r *roundTrip) challengedFor(resp *http.Response, scheme Scheme) bool {
-	cs, err := ParseChallenges(resp.Header, "Www-Authenticate")
+	cs, err := authscheme.ParseChallenges(resp.Header, "Www-Authenticate")
 	if err != nil {
 		return false
 	}

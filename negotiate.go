@@ -37,7 +37,7 @@ func (t *Transport) prefers(proxy bool, s Scheme) bool {
 		prefer = t.ProxyPreference
 	}
 	if prefer == nil {
-		prefer = DefaultPreference
+		prefer = defaultPreference()
 	}
 	for _, p := range prefer {
 		if p == s {

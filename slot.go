@@ -9,6 +9,7 @@ package negotiate
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"github.com/negotiate-go/negotiate/authscheme"
 	"io"
 	"net/http"
 	"net/url"
@@ -82,8 +83,8 @@ func (s *slot) apply(leg *http.Request) {
 
 // challenges parses the slot's challenge field of resp, once per response
 // and field however often it is asked: a hostile header costs one bounded
-// parse (see MaxChallengeBytes).
-func (r *roundTrip) challenges(s *slot, resp *http.Response) ([]Challenge, error) {
+// parse (see authscheme.MaxChallengeBytes).
+func (r *roundTrip) challenges(s *slot, resp *http.Response) ([]authscheme.Challenge, error) {
 	field := s.challengeField()
 	if r.parsedResp != resp {
 		r.parsedResp, r.parsed = resp, r.parsed[:0]
@@ -93,7 +94,7 @@ func (r *roundTrip) challenges(s *slot, resp *http.Response) ([]Challenge, error
 			return p.cs, p.err
 		}
 	}
-	cs, err := ParseChallenges(resp.Header, field)
+	cs, err := authscheme.ParseChallenges(resp.Header, field)
 	r.parsed = append(r.parsed, parsedField{field, cs, err})
 	return cs, err
 }
@@ -101,7 +102,7 @@ func (r *roundTrip) challenges(s *slot, resp *http.Response) ([]Challenge, error
 // parsedField is the parse of one challenge field of a response.
 type parsedField struct {
 	field string
-	cs    []Challenge
+	cs    []authscheme.Challenge
 	err   error
 }
 
@@ -158,7 +159,7 @@ func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 }
 
 // remember records that the slot's peer asked for scheme, offering cs.
-func (r *roundTrip) remember(s *slot, scheme Scheme, cs []Challenge) {
+func (r *roundTrip) remember(s *slot, scheme Scheme, cs []authscheme.Challenge) {
 	r.t.known.put(r.memoryKey(s), originInfo{scheme: scheme, offeredNTLM: offersScheme(cs, SchemeNTLM)})
 }
 

@@ -5,6 +5,7 @@ package negotiate
 
 import (
 	"context"
+	"github.com/negotiate-go/negotiate/authscheme"
 	"net/http"
 	"strings"
 )
@@ -110,7 +111,7 @@ func redactBasic(req *http.Request) *http.Request {
 	for _, name := range []string{"Authorization", "Proxy-Authorization"} {
 		for i, v := range req.Header.Values(name) {
 			scheme, _, _ := strings.Cut(strings.TrimSpace(v), " ")
-			if !asciiEqualFold(scheme, "Basic") {
+			if authscheme.SchemeOf(scheme) != SchemeBasic {
 				continue
 			}
 			if h == nil {

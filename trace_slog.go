@@ -7,6 +7,7 @@ package negotiate
 import (
 	"context"
 	"fmt"
+	"github.com/negotiate-go/negotiate/authscheme"
 	"log/slog"
 	"strings"
 )
@@ -15,7 +16,7 @@ import (
 // logger (slog.Default() if nil) at debug level, with the message
 // "negotiate leg" and these attributes: leg, method, url (without user
 // info or query), status, reused, and for the origin and the proxy the
-// scheme and the tokens sent and received, decoded by [DescribeToken].
+// scheme and the tokens sent and received, decoded by [authscheme.DescribeToken].
 //
 // Tokens are never logged raw nor in base64 (a Kerberos token can be
 // replayed for minutes), and Basic credentials, which are the password,
@@ -76,7 +77,7 @@ func describeForLog(scheme Scheme, token []byte) string {
 	if scheme == SchemeBasic {
 		return "redacted"
 	}
-	desc, err := DescribeToken(scheme.String(), token)
+	desc, err := authscheme.DescribeToken(scheme.String(), token)
 	var lines []string
 	for line := range strings.Lines(desc) {
 		if line = strings.TrimSpace(line); line != "" {

@@ -7,6 +7,7 @@ package negotiate
 import (
 	"context"
 	"crypto/tls"
+	"github.com/negotiate-go/negotiate/authscheme"
 	"io"
 	"net"
 	"net/http"
@@ -127,7 +128,7 @@ type Transport struct {
 	// ResponseError reports ErrUnsupportedScheme); in particular Negotiate
 	// falls back to raw NTLM only when NTLM is listed (NTLM inside SPNEGO
 	// stays possible unless DisableNTLM). Listing Basic is not enough: it
-	// also needs AllowBasic and TLS. Nil means DefaultPreference:
+	// also needs AllowBasic and TLS. Nil means
 	// Negotiate, then NTLM, then Basic.
 	Preference []Scheme
 
@@ -387,7 +388,7 @@ func (t *Transport) unauthenticated(req *http.Request, denied bool, box *failure
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
-	cs, perr := ParseChallenges(resp.Header, "Www-Authenticate")
+	cs, perr := authscheme.ParseChallenges(resp.Header, "Www-Authenticate")
 	if perr != nil || !offersOurs(cs) {
 		return resp, nil
 	}
@@ -407,7 +408,7 @@ type originInfo struct {
 }
 
 // offersScheme reports whether cs has a challenge for s.
-func offersScheme(cs []Challenge, s Scheme) bool {
+func offersScheme(cs []authscheme.Challenge, s Scheme) bool {
 	for _, c := range cs {
 		if c.Kind() == s {
 			return true
@@ -417,7 +418,7 @@ func offersScheme(cs []Challenge, s Scheme) bool {
 }
 
 // offersOurs reports whether cs has a Negotiate or NTLM challenge.
-func offersOurs(cs []Challenge) bool {
+func offersOurs(cs []authscheme.Challenge) bool {
 	for _, c := range cs {
 		if k := c.Kind(); k == SchemeNegotiate || k == SchemeNTLM {
 			return true

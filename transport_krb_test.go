@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/negotiate-go/negotiate"
+	"github.com/negotiate-go/negotiate/authscheme"
 	"github.com/negotiate-go/negotiate/httptestutil"
 	"github.com/negotiate-go/negotiate/httptestutil/kdc"
 )
@@ -437,7 +438,7 @@ func TestKerberosRC4Service(t *testing.T) {
 	var descs []string
 	for _, l := range legs {
 		if l.Sent != nil {
-			d, err := negotiate.DescribeToken("Negotiate", l.Sent)
+			d, err := authscheme.DescribeToken("Negotiate", l.Sent)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	ntlmssp "github.com/Azure/go-ntlmssp"
 	"github.com/negotiate-go/negotiate"
+	"github.com/negotiate-go/negotiate/authscheme"
 	"github.com/negotiate-go/negotiate/httptestutil"
 )
 
@@ -294,7 +295,7 @@ func b64(b []byte) string { return base64Std(b) }
 
 func tokenOf(t *testing.T, resp *http.Response, scheme string) []byte {
 	t.Helper()
-	cs, err := negotiate.ParseChallenges(resp.Header, "Www-Authenticate")
+	cs, err := authscheme.ParseChallenges(resp.Header, "Www-Authenticate")
 	if err != nil {
 		t.Fatal(err)
 	}

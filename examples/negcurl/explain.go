@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/negotiate-go/negotiate"
+	"github.com/negotiate-go/negotiate/authscheme"
 )
 
 // explain returns the exit status and the message for err, an error from
@@ -256,7 +257,7 @@ func unanswered(resp *http.Response, c *client) string {
 	if resp.StatusCode == http.StatusProxyAuthRequired {
 		peer, name = "proxy", "Proxy-Authenticate"
 	}
-	cs, _ := negotiate.ParseChallenges(resp.Header, name)
+	cs, _ := authscheme.ParseChallenges(resp.Header, name)
 	if len(cs) == 0 {
 		return fmt.Sprintf("the %s answered %s with no challenge to answer", peer, resp.Status)
 	}
@@ -295,7 +296,7 @@ func offeredSchemes(resp *http.Response, ae *negotiate.AuthError) []string {
 	if ae.Proxy {
 		name = "Proxy-Authenticate"
 	}
-	cs, _ := negotiate.ParseChallenges(resp.Header, name)
+	cs, _ := authscheme.ParseChallenges(resp.Header, name)
 	var names []string
 	for _, ch := range cs {
 		names = append(names, ch.Scheme)

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/negotiate-go/negotiate"
+	"github.com/negotiate-go/negotiate/authscheme"
 )
 
 // A tracer receives the legs of the request. It always keeps what the
@@ -115,7 +116,7 @@ func describe(scheme negotiate.Scheme, tok []byte) (string, error) {
 	if tok == nil || scheme == negotiate.SchemeUnknown || scheme == negotiate.SchemeBasic {
 		return "", nil
 	}
-	return negotiate.DescribeToken(scheme.String(), tok)
+	return authscheme.DescribeToken(scheme.String(), tok)
 }
 
 // mechOf names the mechanism of a token from its description.
@@ -183,10 +184,10 @@ func redact(name, v string) string {
 		if !ok {
 			return scheme
 		}
-		c := negotiate.Challenge{Scheme: scheme, Token68: strings.TrimSpace(tok)}
+		c := authscheme.Challenge{Scheme: scheme, Token68: strings.TrimSpace(tok)}
 		return scheme + " " + tokenSize(c)
 	}
-	cs, err := negotiate.ParseChallenges(http.Header{name: {v}}, name)
+	cs, err := authscheme.ParseChallenges(http.Header{name: {v}}, name)
 	if err != nil {
 		return fmt.Sprintf("<malformed, %d characters>", len(v))
 	}
@@ -210,7 +211,7 @@ func redact(name, v string) string {
 
 // tokenSize is "<N bytes>" for c's token, or the token68's length in
 // characters when it is not base64.
-func tokenSize(c negotiate.Challenge) string {
+func tokenSize(c authscheme.Challenge) string {
 	b, err := c.Token()
 	if err != nil {
 		return fmt.Sprintf("<%d characters, not base64>", len(c.Token68))

@@ -2,7 +2,7 @@
 // must satisfy the invariants of RFC 7235's grammar and survive a round trip
 // through a canonical serialisation.
 
-package negotiate
+package authscheme
 
 import (
 	"errors"

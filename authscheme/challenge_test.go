@@ -2,7 +2,7 @@
 // servers (IIS, Apache mod_auth_gssapi, Squid) send, and against the
 // malformed inputs the grammar of RFC 7235 rules out.
 
-package negotiate
+package authscheme
 
 import (
 	"bytes"
@@ -190,19 +190,19 @@ func TestKind(t *testing.T) {
 		scheme string
 		want   Scheme
 	}{
-		{"Negotiate", SchemeNegotiate},
-		{"negotiate", SchemeNegotiate},
-		{"NEGOTIATE", SchemeNegotiate},
-		{"NTLM", SchemeNTLM},
-		{"ntlm", SchemeNTLM},
-		{"Basic", SchemeBasic},
-		{"BASIC", SchemeBasic},
-		{"Digest", SchemeUnknown},
-		{"Kerberos", SchemeUnknown},
-		{"", SchemeUnknown},
-		{"Negotiat", SchemeUnknown},
-		{"Ba\u017fic", SchemeUnknown}, // long s folds to s under Unicode, not ASCII
-		{"NTLM ", SchemeUnknown},
+		{"Negotiate", Negotiate},
+		{"negotiate", Negotiate},
+		{"NEGOTIATE", Negotiate},
+		{"NTLM", NTLM},
+		{"ntlm", NTLM},
+		{"Basic", Basic},
+		{"BASIC", Basic},
+		{"Digest", Unknown},
+		{"Kerberos", Unknown},
+		{"", Unknown},
+		{"Negotiat", Unknown},
+		{"Ba\u017fic", Unknown}, // long s folds to s under Unicode, not ASCII
+		{"NTLM ", Unknown},
 	}
 	for _, tt := range tests {
 		if got := (Challenge{Scheme: tt.scheme}).Kind(); got != tt.want {
@@ -216,10 +216,10 @@ func TestSchemeString(t *testing.T) {
 		s    Scheme
 		want string
 	}{
-		{SchemeUnknown, "unknown"},
-		{SchemeBasic, "Basic"},
-		{SchemeNTLM, "NTLM"},
-		{SchemeNegotiate, "Negotiate"},
+		{Unknown, "unknown"},
+		{Basic, "Basic"},
+		{NTLM, "NTLM"},
+		{Negotiate, "Negotiate"},
 		{Scheme(42), "unknown"},
 		{Scheme(-1), "unknown"},
 	}
@@ -298,17 +298,17 @@ func TestChoose(t *testing.T) {
 		want       Challenge
 		wantOK     bool
 	}{
-		{"default picks Negotiate", all, DefaultPreference, true, true, nego, true},
-		{"first of a kind wins", []Challenge{nego2, nego}, DefaultPreference, false, false, nego2, true},
-		{"NTLM over Basic", []Challenge{basic, ntlm}, DefaultPreference, true, true, ntlm, true},
-		{"NTLM first if preferred", all, []Scheme{SchemeNTLM, SchemeNegotiate}, false, false, ntlm, true},
-		{"Basic over TLS when allowed", []Challenge{digest, basic}, DefaultPreference, true, true, basic, true},
-		{"no Basic without TLS", []Challenge{digest, basic}, DefaultPreference, true, false, Challenge{}, false},
-		{"no Basic unless allowed", []Challenge{basic}, DefaultPreference, false, true, Challenge{}, false},
-		{"Basic not preferred", []Challenge{basic}, []Scheme{SchemeNegotiate}, true, true, Challenge{}, false},
-		{"unknown only", []Challenge{digest}, DefaultPreference, true, true, Challenge{}, false},
-		{"SchemeUnknown matches nothing", []Challenge{digest}, []Scheme{SchemeUnknown}, true, true, Challenge{}, false},
-		{"no challenges", nil, DefaultPreference, true, true, Challenge{}, false},
+		{"default picks Negotiate", all, defaultOrder, true, true, nego, true},
+		{"first of a kind wins", []Challenge{nego2, nego}, defaultOrder, false, false, nego2, true},
+		{"NTLM over Basic", []Challenge{basic, ntlm}, defaultOrder, true, true, ntlm, true},
+		{"NTLM first if preferred", all, []Scheme{NTLM, Negotiate}, false, false, ntlm, true},
+		{"Basic over TLS when allowed", []Challenge{digest, basic}, defaultOrder, true, true, basic, true},
+		{"no Basic without TLS", []Challenge{digest, basic}, defaultOrder, true, false, Challenge{}, false},
+		{"no Basic unless allowed", []Challenge{basic}, defaultOrder, false, true, Challenge{}, false},
+		{"Basic not preferred", []Challenge{basic}, []Scheme{Negotiate}, true, true, Challenge{}, false},
+		{"unknown only", []Challenge{digest}, defaultOrder, true, true, Challenge{}, false},
+		{"Unknown matches nothing", []Challenge{digest}, []Scheme{Unknown}, true, true, Challenge{}, false},
+		{"no challenges", nil, defaultOrder, true, true, Challenge{}, false},
 		{"no preference", all, nil, true, true, Challenge{}, false},
 	}
 	for _, tt := range tests {
@@ -319,3 +319,6 @@ func TestChoose(t *testing.T) {
 		}
 	}
 }
+
+// defaultOrder is package negotiate's default preference.
+var defaultOrder = []Scheme{Negotiate, NTLM, Basic}

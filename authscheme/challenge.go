@@ -1,7 +1,9 @@
-// This file parses the challenges of WWW-Authenticate and Proxy-Authenticate
-// fields (RFC 7235 §2.1, §4.1, §4.3) and chooses the one to answer.
-
-package negotiate
+// Package authscheme reads the authentication schemes of HTTP that package
+// negotiate speaks, as golang.org/x/net/http/httpguts sits beside net/http:
+// it parses the challenges of WWW-Authenticate and Proxy-Authenticate fields
+// (RFC 7235 §2.1, §4.1, §4.3), chooses the one to answer, and describes
+// Negotiate and NTLM tokens in plain words for diagnostics.
+package authscheme
 
 import (
 	"encoding/base64"
@@ -11,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/negotiate-go/negotiate/internal/gss"
 )
 
 // A Challenge is one challenge of a WWW-Authenticate or Proxy-Authenticate
@@ -313,41 +317,54 @@ func skipOWS(s string, i int) int {
 	return i
 }
 
-// Scheme identifies an authentication scheme this package speaks.
-// The zero value is SchemeUnknown.
+// Scheme identifies an authentication scheme package negotiate speaks.
+// The zero value is Unknown.
 type Scheme int
 
-// The schemes this package speaks.
+// The schemes package negotiate speaks.
 const (
-	SchemeUnknown   Scheme = iota // any scheme not listed below
-	SchemeBasic                   // RFC 7617
-	SchemeNTLM                    // MS-NTHT, raw NTLMSSP tokens
-	SchemeNegotiate               // RFC 4559, SPNEGO (or raw Kerberos or NTLM) tokens
+	Unknown   Scheme = iota // any scheme not listed below
+	Basic                   // RFC 7617
+	NTLM                    // MS-NTHT, raw NTLMSSP tokens
+	Negotiate               // RFC 4559, SPNEGO (or raw Kerberos or NTLM) tokens
+)
+
+// Errors of the parser, for errors.Is. Package negotiate exports the same
+// values.
+var (
+	// ErrMalformedChallenge: a WWW-Authenticate or Proxy-Authenticate
+	// field does not follow RFC 7235, or passes the limits below.
+	ErrMalformedChallenge = errors.New("negotiate: malformed challenge")
+	// ErrMalformedToken: a token could not be decoded.
+	ErrMalformedToken = gss.ErrMalformedToken
 )
 
 // String returns the scheme's name as sent on the wire: "Basic", "NTLM",
 // "Negotiate", or "unknown" for any other value.
 func (s Scheme) String() string {
 	switch s {
-	case SchemeBasic:
+	case Basic:
 		return "Basic"
-	case SchemeNTLM:
+	case NTLM:
 		return "NTLM"
-	case SchemeNegotiate:
+	case Negotiate:
 		return "Negotiate"
 	}
 	return "unknown"
 }
 
-// Kind returns the Scheme that c.Scheme names, compared case-insensitively
-// (RFC 7235 §2.1), or SchemeUnknown.
-func (c Challenge) Kind() Scheme {
-	for _, s := range [...]Scheme{SchemeBasic, SchemeNTLM, SchemeNegotiate} {
-		if asciiEqualFold(c.Scheme, s.String()) {
+// Kind returns the Scheme that c.Scheme names (see SchemeOf).
+func (c Challenge) Kind() Scheme { return SchemeOf(c.Scheme) }
+
+// SchemeOf returns the Scheme that name names, compared case-insensitively
+// in ASCII (RFC 7235 §2.1), or Unknown.
+func SchemeOf(name string) Scheme {
+	for _, s := range [...]Scheme{Basic, NTLM, Negotiate} {
+		if asciiEqualFold(name, s.String()) {
 			return s
 		}
 	}
-	return SchemeUnknown
+	return Unknown
 }
 
 // asciiEqualFold reports whether a and b are equal under ASCII case
@@ -396,18 +413,14 @@ func (c Challenge) Token() ([]byte, error) {
 	return b, nil
 }
 
-// DefaultPreference is the order in which Choose prefers schemes by
-// default: Negotiate, then NTLM, then Basic.
-var DefaultPreference = []Scheme{SchemeNegotiate, SchemeNTLM, SchemeBasic}
-
 // Choose returns the challenge to answer from cs: the first challenge whose
 // scheme is the earliest in prefer that any challenge offers. Basic is
 // chosen only if allowBasic and overTLS are both true, because it sends the
-// password in the clear. SchemeUnknown in prefer matches nothing. ok is
+// password in the clear. Unknown in prefer matches nothing. ok is
 // false if no challenge fits.
 func Choose(cs []Challenge, prefer []Scheme, allowBasic, overTLS bool) (c Challenge, ok bool) {
 	for _, s := range prefer {
-		if s == SchemeUnknown || (s == SchemeBasic && !(allowBasic && overTLS)) {
+		if s == Unknown || (s == Basic && !(allowBasic && overTLS)) {
 			continue
 		}
 		for _, c := range cs {

@@ -1,12 +1,12 @@
 // Example of parsing the challenges of a 401 and choosing one to answer.
 
-package negotiate_test
+package authscheme_test
 
 import (
 	"fmt"
 	"net/http"
 
-	"github.com/negotiate-go/negotiate"
+	"github.com/negotiate-go/negotiate/authscheme"
 )
 
 func ExampleParseChallenges() {
@@ -16,7 +16,7 @@ func ExampleParseChallenges() {
 	h.Add("WWW-Authenticate", "NTLM")
 	h.Add("WWW-Authenticate", `Basic realm="intranet"`)
 
-	cs, err := negotiate.ParseChallenges(h, "WWW-Authenticate")
+	cs, err := authscheme.ParseChallenges(h, "WWW-Authenticate")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -26,11 +26,12 @@ func ExampleParseChallenges() {
 	}
 
 	// Without TLS, Basic is never chosen; NTLM is chosen if preferred first.
-	c, ok := negotiate.Choose(cs, negotiate.DefaultPreference, true, false)
+	prefer := []authscheme.Scheme{authscheme.Negotiate, authscheme.NTLM, authscheme.Basic}
+	c, ok := authscheme.Choose(cs, prefer, true, false)
 	fmt.Println(c.Scheme, ok)
-	c, ok = negotiate.Choose(cs, []negotiate.Scheme{negotiate.SchemeNTLM}, true, false)
+	c, ok = authscheme.Choose(cs, []authscheme.Scheme{authscheme.NTLM}, true, false)
 	fmt.Println(c.Scheme, ok)
-	_, ok = negotiate.Choose(cs[2:], negotiate.DefaultPreference, true, false)
+	_, ok = authscheme.Choose(cs[2:], prefer, true, false)
 	fmt.Println(ok)
 	// Output:
 	// Negotiate map[]

@@ -1,17 +1,17 @@
-package negotiate_test
+package authscheme_test
 
 import (
 	"encoding/hex"
 	"fmt"
 
-	"github.com/negotiate-go/negotiate"
+	"github.com/negotiate-go/negotiate/authscheme"
 )
 
 // DescribeToken explains a token as a verbose client logs it: here the
 // NTLM NEGOTIATE message that opens an NTLM handshake (MS-NLMP §2.2.1.1).
 func ExampleDescribeToken() {
 	negotiateMessage, _ := hex.DecodeString("4e544c4d5353500001000000158288e2000000002800000000000000280000000a007c4f0000000f")
-	s, err := negotiate.DescribeToken("NTLM", negotiateMessage)
+	s, err := authscheme.DescribeToken("NTLM", negotiateMessage)
 	if err != nil {
 		panic(err)
 	}
