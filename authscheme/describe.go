@@ -106,4 +106,3 @@ func describeNTLM(b *strings.Builder, indent string, token []byte) error {
 	}
 	return nil
 }
-
