@@ -53,13 +53,21 @@ func TestAtMostOnceSlowHandler(t *testing.T) {
 			t.Run(scheme+"/"+method, func(t *testing.T) {
 				tr := newTransport(t, e, ntlmCredentials(e, "nthash"))
 				tr.Base.ResponseHeaderTimeout = 400 * time.Millisecond
-				// Warm: an authenticated NTLM connection is kept.
-				if r := do(t, tr, "GET", e.url(scheme)+"/ntlm/whoami", nil, nil); r.err != nil || r.resp.StatusCode != 200 {
+				// Warm: an authenticated NTLM connection is kept. A cold
+				// handshake (three CGI answers) can pass the 400 ms on a
+				// busy machine; a GET may simply be tried again.
+				var r result
+				for try := 0; try < 5; try++ {
+					if r = do(t, tr, "GET", e.url(scheme)+"/ntlm/whoami", nil, nil); r.err == nil {
+						break
+					}
+				}
+				if r.err != nil || r.resp.StatusCode != 200 {
 					t.Fatalf("warm-up: %v, %v", r.resp, r.err)
 				}
 				id := fmt.Sprintf("aoo-%s-%s-%d", scheme, method, time.Now().UnixNano())
 				start := time.Now()
-				r := do(t, tr, method, e.url(scheme)+"/ntlm/slow", strings.NewReader("payload"), func(req *http.Request) {
+				r = do(t, tr, method, e.url(scheme)+"/ntlm/slow", strings.NewReader("payload"), func(req *http.Request) {
 					req.Header.Set("X-Request-Id", id)
 				})
 				if !errors.Is(r.err, context.DeadlineExceeded) {
