@@ -13,5 +13,5 @@
 // says why a final 401 was not accepted. The Transport's documentation says
 // how requests travel, where it steps past the RoundTripper contract and
 // when a request is sent again; [AuthError]'s lists what RoundTrip returns
-// for each failure.
+// for each failure. DESIGN.md maps the files and a request's way through them.
 package negotiate
