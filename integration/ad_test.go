@@ -1,0 +1,166 @@
+//go:build integration
+
+// Active Directory as deployed, against the lab's Samba AD DC tier
+// (.ci/lab/ad): Kerberos to Apache with a password, a keytab and a ticket
+// cache (tickets with a PAC, AS-REPs too big for UDP), and NTLM verified by
+// the DC through winbindd. The tests skip when AD_ENV is unset.
+
+package integration
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/negotiate-go/negotiate"
+)
+
+var (
+	adOnce sync.Once
+	adVars labEnv
+	adErr  error
+)
+
+// adLab returns the AD tier's environment (the KEY=value lines of
+// ad.env), with LAB_CA_FILE set to the tier's CA so that baseTransport
+// and newTransport work with it. It skips the test when AD_ENV is unset.
+func adLab(t testing.TB) labEnv {
+	t.Helper()
+	path := os.Getenv("AD_ENV")
+	if path == "" {
+		t.Skip("AD tier not up: run .ci/lab/ad/start.sh and set AD_ENV")
+	}
+	adOnce.Do(func() {
+		adVars, adErr = readEnvFile(path,
+			"AD_DIR", "KRB5_CONFIG", "AD_REALM", "AD_NTLM_DOMAIN", "AD_USER", "AD_PASSWORD",
+			"AD_KEYTAB", "AD_UPN", "AD_UPN_PASSWORD", "AD_SENSITIVE_USER", "AD_SERVICE",
+			"AD_SERVICE_KEYTAB", "AD_UNTRUSTED", "AD_UNTRUSTED_KEYTAB", "AD_HTTP_SPN",
+			"AD_HTTP_URL", "AD_HTTPS_URL", "AD_CA_FILE")
+		if adErr == nil {
+			adVars["LAB_CA_FILE"] = adVars["AD_CA_FILE"]
+		}
+	})
+	if adErr != nil {
+		t.Fatalf("AD_ENV: %v", adErr)
+	}
+	return adVars
+}
+
+// adPrincipal is alice's principal in the AD realm.
+func (e labEnv) adPrincipal() string { return e["AD_USER"] + "@" + e["AD_REALM"] }
+
+// adURL returns the AD tier's Apache base URL for scheme.
+func (e labEnv) adURL(scheme string) string {
+	if scheme == "https" {
+		return e["AD_HTTPS_URL"]
+	}
+	return e["AD_HTTP_URL"]
+}
+
+// adKinit runs MIT kinit for principal with password into the cache at
+// path, against the DC.
+func adKinit(t testing.TB, e labEnv, principal, password, path string, args ...string) {
+	t.Helper()
+	kinitPath, err := exec.LookPath("kinit")
+	if err != nil {
+		t.Fatalf("kinit not found (the AD tier installs krb5-user): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, kinitPath, append(args, principal)...)
+	cmd.Env = append(os.Environ(), "KRB5_CONFIG="+e["KRB5_CONFIG"], "KRB5CCNAME=FILE:"+path)
+	cmd.Stdin = strings.NewReader(password + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit %s: %v\n%s", principal, err, out)
+	}
+}
+
+func TestADKerberos(t *testing.T) {
+	e := adLab(t)
+	sources := map[string]func(t *testing.T) *negotiate.Credentials{
+		"password": func(*testing.T) *negotiate.Credentials {
+			return negotiate.Password(e.adPrincipal(), e["AD_PASSWORD"])
+		},
+		"keytab": func(*testing.T) *negotiate.Credentials {
+			return negotiate.Keytab(e.adPrincipal(), e["AD_KEYTAB"])
+		},
+		"ccache": func(t *testing.T) *negotiate.Credentials {
+			cc := scratchCCache(t)
+			adKinit(t, e, e.adPrincipal(), e["AD_PASSWORD"], cc)
+			return negotiate.CCache(cc)
+		},
+	}
+	for _, source := range []string{"password", "keytab", "ccache"} {
+		for _, scheme := range []string{"http", "https"} {
+			t.Run(source+"/"+scheme, func(t *testing.T) {
+				tr := newTransport(t, e, sources[source](t))
+				tr.DisableNTLM = true
+				u := e.adURL(scheme) + "/krb/whoami"
+				w, r := getWhoami(t, tr, u)
+				if want := (whoami{e.adPrincipal(), "Negotiate/krb5"}); w != want {
+					t.Fatalf("whoami(%q) = %v; want %v", u, w, want)
+				}
+				last := r.legs[len(r.legs)-1]
+				if last.Scheme != "Negotiate" || last.Received == nil {
+					t.Fatalf("legs %s; want a final Negotiate leg answered with the AP-REP (Mutual is required)", r.schemes())
+				}
+			})
+		}
+	}
+}
+
+// TestADKerberosWrongPassword: the DC refuses a wrong password (after
+// PREAUTH_REQUIRED) and the error says so, without falling back to NTLM.
+func TestADKerberosWrongPassword(t *testing.T) {
+	e := adLab(t)
+	tr := newTransport(t, e, negotiate.Password(e.adPrincipal(), "not-"+e["AD_PASSWORD"]))
+	tr.DisableNTLM = true
+	r := do(t, tr, "GET", e.adURL("http")+"/krb/whoami", nil, nil)
+	if r.err == nil && r.resp.StatusCode == 200 {
+		t.Fatalf("a wrong password got a 200")
+	}
+}
+
+func TestADNTLM(t *testing.T) {
+	e := adLab(t)
+	user := e["AD_NTLM_DOMAIN"] + `\` + e["AD_USER"]
+	tests := []struct {
+		name     string
+		location string
+		creds    *negotiate.Credentials
+		prefer   []negotiate.Scheme
+		mech     string
+	}{
+		{"raw NTLM, password", "/ntlm/", negotiate.Password(user, e["AD_PASSWORD"]), []negotiate.Scheme{negotiate.SchemeNTLM}, "NTLM/NTLM"},
+		{"raw NTLM, NT hash", "/ntlm/", negotiate.NTHash(user, ntHash(e["AD_PASSWORD"])), nil, "NTLM/NTLM"},
+		{"NTLM in SPNEGO", "/ntlm/", negotiate.NTHash(user, ntHash(e["AD_PASSWORD"])), []negotiate.Scheme{negotiate.SchemeNegotiate}, "Negotiate/NTLM"},
+		{"raw NTLM on /any/", "/any/", negotiate.NTHash(user, ntHash(e["AD_PASSWORD"])), []negotiate.Scheme{negotiate.SchemeNTLM}, "NTLM/NTLM"},
+	}
+	for _, tt := range tests {
+		for _, scheme := range []string{"http", "https"} {
+			t.Run(tt.name+"/"+scheme, func(t *testing.T) {
+				tr := newTransport(t, e, tt.creds)
+				tr.Mutual = negotiate.MutualOptional
+				tr.Preference = tt.prefer
+				u := e.adURL(scheme) + tt.location + "whoami"
+				w, _ := getWhoami(t, tr, u)
+				// winbindd reports the user as DOMAIN\user.
+				if !strings.EqualFold(w.user, user) || w.mech != tt.mech {
+					t.Fatalf("whoami(%q) = %v; want %s %s", u, w, user, tt.mech)
+				}
+			})
+		}
+	}
+	t.Run("wrong password", func(t *testing.T) {
+		tr := newTransport(t, e, negotiate.NTHash(user, ntHash("not-"+e["AD_PASSWORD"])))
+		tr.Mutual = negotiate.MutualOptional
+		r := do(t, tr, "GET", e.adURL("http")+"/ntlm/whoami", nil, nil)
+		if r.err == nil && r.resp.StatusCode == 200 {
+			t.Fatalf("a wrong NT hash got a 200 from the DC-verified location")
+		}
+	})
+}
