@@ -23,6 +23,10 @@ type Credentials struct {
 	ntHash   []byte
 
 	krb krbSource // Kerberos source; see credentials_krb.go
+
+	// impersonate is set by Impersonate (impersonate.go): a user acted
+	// for through a service's credentials.
+	impersonate *impersonation
 }
 
 // Password returns explicit credentials for user, typed as users type it:
@@ -68,6 +72,9 @@ func parseUser(s string) *Credentials {
 func (c *Credentials) String() string {
 	if c == nil {
 		return "<no credentials>"
+	}
+	if c.impersonate != nil {
+		return c.impersonate.String()
 	}
 	if c.user == "" && c.krb.kind != krbNone {
 		return c.krb.String()

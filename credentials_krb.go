@@ -69,7 +69,7 @@ func DefaultCredentials() *Credentials {
 
 // hasKerberos reports whether c can try Kerberos at all.
 func (c *Credentials) hasKerberos() bool {
-	return c != nil && (c.krb.kind != krbNone || (c.user != "" && c.password != ""))
+	return c != nil && (c.krb.kind != krbNone || (c.user != "" && c.password != "") || c.impersonate != nil)
 }
 
 // krbClients caches one Kerberos client, with its tickets, per Credentials
@@ -81,6 +81,9 @@ type krbClients struct {
 
 	mu      sync.Mutex
 	clients map[*Credentials]*krb.Client
+	// impersonated holds the clients of Impersonate credentials, by
+	// service credentials and user (impersonate.go).
+	impersonated map[impersonationKey]*krb.Client
 
 	// failures remembers, for a while, that Kerberos cannot work for a
 	// Credentials and SPN (no KDC answered, the SPN is unknown), so that
@@ -145,6 +148,9 @@ func (t *Transport) krbConfig() (*config.Config, error) {
 func (t *Transport) krbClient(c *Credentials) (*krb.Client, error) {
 	if !c.hasKerberos() {
 		return nil, fmt.Errorf("%w for Kerberos", ErrNoCredentials)
+	}
+	if c.impersonate != nil {
+		return t.impersonationClient(c)
 	}
 	cfg, err := t.krbConfig()
 	if err != nil && c.krb.kind != krbCCache && c.krb.kind != krbDefault {

@@ -9,6 +9,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -163,4 +164,103 @@ func TestADNTLM(t *testing.T) {
 			t.Fatalf("a wrong NT hash got a 200 from the DC-verified location")
 		}
 	})
+}
+
+// TestADImpersonate: constrained delegation (S4U2Self + S4U2Proxy) with
+// only the service account's keytab (or password) on the client: Apache's
+// REMOTE_USER is the impersonated user, not the service, with mutual
+// authentication, over HTTP and HTTPS, stateless and connection-bound.
+func TestADImpersonate(t *testing.T) {
+	e := adLab(t)
+	svcPrincipal := e["AD_SERVICE"] + "@" + e["AD_REALM"]
+	services := map[string]*negotiate.Credentials{
+		"keytab":   negotiate.Keytab(svcPrincipal, e["AD_SERVICE_KEYTAB"]),
+		"password": negotiate.Password(svcPrincipal, e["AD_SERVICE_PASSWORD"]),
+	}
+	for _, source := range []string{"keytab", "password"} {
+		for _, loc := range []string{"http/krb", "https/krb", "http/any", "https/any"} {
+			t.Run(source+"/"+loc, func(t *testing.T) {
+				scheme, path, _ := strings.Cut(loc, "/")
+				creds := negotiate.Impersonate(services[source], e["AD_USER"])
+				tr := newTransport(t, e, creds)
+				tr.DisableNTLM = true
+				u := e.adURL(scheme) + "/" + path + "/whoami"
+				w, r := getWhoami(t, tr, u)
+				if want := (whoami{e.adPrincipal(), "Negotiate/krb5"}); w != want {
+					t.Fatalf("whoami(%q) as %v = %v; want %v", u, creds, w, want)
+				}
+				if last := r.legs[len(r.legs)-1]; last.Received == nil {
+					t.Fatalf("legs %s: no AP-REP on the 200 (Mutual is required)", r.schemes())
+				}
+				// Warm: the same ticket, no new S4U exchange needed.
+				if w, _ = getWhoami(t, tr, u); w.user != e.adPrincipal() {
+					t.Fatalf("second request: whoami %v; want %s", w, e.adPrincipal())
+				}
+			})
+		}
+	}
+	t.Run("UPN", func(t *testing.T) {
+		// carol by her UPN, whose suffix is not the realm: an enterprise
+		// name in PA-FOR-USER, resolved by the DC.
+		tr := newTransport(t, e, negotiate.Impersonate(services["keytab"], e["AD_UPN"]))
+		tr.DisableNTLM = true
+		w, _ := getWhoami(t, tr, e.adURL("http")+"/krb/whoami")
+		// Samba 4.17 keeps the enterprise name as the ticket's client
+		// (MIT renders it carol\@upn.example@AD.TEST) even with
+		// canonicalize; Windows gives the account name.
+		canonical := e["AD_UPN_SAM"] + "@" + e["AD_REALM"]
+		enterprise := strings.ReplaceAll(e["AD_UPN"], "@", `\@`) + "@" + e["AD_REALM"]
+		if w.user != canonical && w.user != enterprise {
+			t.Fatalf("whoami as %s = %v; want %s or %s", e["AD_UPN"], w, canonical, enterprise)
+		}
+	})
+}
+
+// TestADImpersonateRefused: the DC's refusals, each with its typed error.
+func TestADImpersonateRefused(t *testing.T) {
+	e := adLab(t)
+	trusted := negotiate.Keytab(e["AD_SERVICE"]+"@"+e["AD_REALM"], e["AD_SERVICE_KEYTAB"])
+	untrusted := negotiate.Keytab(e["AD_UNTRUSTED"]+"@"+e["AD_REALM"], e["AD_UNTRUSTED_KEYTAB"])
+	tests := []struct {
+		name    string
+		creds   *negotiate.Credentials
+		spn     string // "" for the URL's
+		want    error
+		notWant []error
+	}{
+		{"service not trusted for protocol transition", negotiate.Impersonate(untrusted, e["AD_USER"]), "",
+			negotiate.ErrNoProtocolTransition, []error{negotiate.ErrUserNotDelegable, negotiate.ErrDelegationNotAllowed}},
+		{"sensitive user", negotiate.Impersonate(trusted, e["AD_SENSITIVE_USER"]), "",
+			negotiate.ErrUserNotDelegable, []error{negotiate.ErrNoProtocolTransition, negotiate.ErrDelegationNotAllowed}},
+		{"SPN not in msDS-AllowedToDelegateTo", negotiate.Impersonate(trusted, e["AD_USER"]), e["AD_UNTRUSTED_SPN"],
+			negotiate.ErrDelegationNotAllowed, []error{negotiate.ErrNoProtocolTransition, negotiate.ErrUserNotDelegable}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := newTransport(t, e, tt.creds)
+			tr.DisableNTLM = true
+			if tt.spn != "" {
+				tr.SPN.Hosts = map[string]string{e["AD_HTTP_HOST"]: tt.spn}
+			}
+			r := do(t, tr, "GET", e.adURL("http")+"/krb/whoami", nil, nil)
+			err := r.err
+			if err == nil {
+				if r.resp.StatusCode == 200 {
+					t.Fatalf("%s: got a 200 as %s", tt.name, r.body)
+				}
+				err = negotiate.ResponseError(r.resp)
+			}
+			if !errors.Is(err, tt.want) || !errors.Is(err, negotiate.ErrRejected) {
+				t.Fatalf("error %v; want %v (and ErrRejected)", err, tt.want)
+			}
+			for _, nw := range tt.notWant {
+				if errors.Is(err, nw) {
+					t.Fatalf("error %v also matches %v", err, nw)
+				}
+			}
+			if !strings.Contains(err.Error(), "KDC_ERR_BADOPTION") {
+				t.Fatalf("error %q does not name the KDC's KDC_ERR_BADOPTION", err)
+			}
+		})
+	}
 }

@@ -87,6 +87,8 @@ type Stats struct {
 	TGSBySPN    map[string]int // TGS-REQ messages per requested service name (without realm)
 	Errors      map[int32]int  // KRB-ERROR replies sent, by error code
 	Dropped     int            // requests ignored while SetDown(true)
+	S4U2Self    int            // TGS-REQ messages with PA-FOR-USER
+	S4U2Proxy   int            // TGS-REQ messages with cname-in-addl-tkt (and no PA-FOR-USER)
 	UDP, TCP    int            // requests by transport
 }
 
@@ -105,6 +107,12 @@ type principal struct {
 	// noForward denies the FORWARDABLE flag to tickets of (or for) this
 	// principal, like MIT's DISALLOW_FORWARDABLE attribute.
 	noForward bool
+	// Constrained delegation (s4u.go): trustedToAuth makes S4U2Self
+	// tickets forwardable; allowedToDelegateTo lists the S4U2Proxy
+	// targets; notDelegated marks a sensitive user.
+	trustedToAuth       bool
+	allowedToDelegateTo []string
+	notDelegated        bool
 }
 
 // A KDC is a running key distribution center for one realm. Its methods are
@@ -121,6 +129,7 @@ type KDC struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex // guards everything below
 	db     map[string]*principal
+	upns   map[string]string // lower-cased user principal name -> principal name (SetUPN)
 	offset time.Duration
 	down   bool
 	closed bool
@@ -345,6 +354,7 @@ func (k *KDC) AddUser(name, password string) {
 	if old, ok := k.db[name]; ok {
 		p.kvno = old.kvno + 1
 		p.noForward = old.noForward
+		p.trustedToAuth, p.allowedToDelegateTo, p.notDelegated = old.trustedToAuth, old.allowedToDelegateTo, old.notDelegated
 	}
 	k.db[name] = p
 	k.mu.Unlock()

@@ -641,6 +641,9 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 			return &body, nil, errf(errorcode.KDC_ERR_ETYPE_NOSUPP, "no common encryption type for the session key")
 		}
 		g.server, g.sname, g.sessEtype = server, body.SName, e
+		if kerr := k.s4u(m.PAData, &body, &tp, &g); kerr != nil {
+			return &body, nil, kerr
+		}
 	}
 	tkt, sess, etp, kerr := k.mint(g)
 	if kerr != nil {
@@ -666,7 +669,7 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		PVNO:    iana.PVNO,
 		MsgType: msgtype.KRB_TGS_REP,
 		CRealm:  tp.CRealm,
-		CName:   tp.CName,
+		CName:   g.cname, // the TGT's client, or the user of S4U (s4u.go)
 		Ticket:  tkt,
 		EncPart: encData,
 	}}

@@ -84,6 +84,10 @@ type Client struct {
 	// ticket rather than once per request.
 	keys wire.KeyCache
 
+	// s4u is set on a Client that impersonates a user through a
+	// service's credentials (s4u.go).
+	s4u *s4u
+
 	flights  singleflight.Group
 	asCount  atomic.Int64
 	tgsCount atomic.Int64
@@ -100,6 +104,10 @@ type cred struct {
 	renewable bool
 	flags     asn1.BitString // TicketFlags as the KDC reported them
 	authTime  time.Time
+	// cname and crealm are the ticket's client as the KDC named it, when
+	// known and possibly other than the Client's (S4U).
+	cname  types.PrincipalName
+	crealm string
 
 	derOnce sync.Once
 	der     []byte // the ticket's DER, for the AP-REQ
@@ -354,6 +362,9 @@ func (c *Client) share(ctx context.Context, key string, f func(context.Context) 
 // fetchServiceTicket gets a ticket for sname@realm with TGS exchanges,
 // following cross-realm referrals.
 func (c *Client) fetchServiceTicket(ctx context.Context, sname types.PrincipalName, realm string) (*cred, error) {
+	if c.s4u != nil {
+		return c.s4uServiceTicket(ctx, sname, realm)
+	}
 	tgt, err := c.getTGT(ctx)
 	if err != nil {
 		return nil, err
@@ -384,6 +395,9 @@ func (c *Client) fetchServiceTicket(ctx context.Context, sname types.PrincipalNa
 // getTGT returns a TGT for the client's realm: the cached one while valid,
 // else a renewed one, else a new one from an AS exchange.
 func (c *Client) getTGT(ctx context.Context) (*cred, error) {
+	if c.s4u != nil {
+		return nil, fmt.Errorf("negotiate: kerberos: %s is impersonated (S4U) and has no TGT to delegate: %w", c.Principal(), gss.ErrNoCredentials)
+	}
 	c.mu.Lock()
 	tgt := c.tgt
 	c.mu.Unlock()
