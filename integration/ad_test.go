@@ -264,3 +264,45 @@ func TestADImpersonateRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestADUPNLogin: a user whose UPN suffix is not the realm logs in with
+// Password("carol@upn.example"): an enterprise name with canonicalize
+// (RFC 6806), and Apache sees the canonical carol@AD.TEST. NTLM takes the
+// UPN too (sent whole as the user name, as SSPI does), verified by the DC.
+func TestADUPNLogin(t *testing.T) {
+	e := adLab(t)
+	canonical := e["AD_UPN_SAM"] + "@" + e["AD_REALM"]
+	for _, scheme := range []string{"http", "https"} {
+		t.Run("kerberos/"+scheme, func(t *testing.T) {
+			tr := newTransport(t, e, negotiate.Password(e["AD_UPN"], e["AD_UPN_PASSWORD"]))
+			tr.DisableNTLM = true
+			w, _ := getWhoami(t, tr, e.adURL(scheme)+"/krb/whoami")
+			if want := (whoami{canonical, "Negotiate/krb5"}); w != want {
+				t.Fatalf("whoami as %s = %v; want %v", e["AD_UPN"], w, want)
+			}
+		})
+	}
+	t.Run("kerberos, wrong password", func(t *testing.T) {
+		tr := newTransport(t, e, negotiate.Password(e["AD_UPN"], "not-"+e["AD_UPN_PASSWORD"]))
+		tr.DisableNTLM = true
+		r := do(t, tr, "GET", e.adURL("http")+"/krb/whoami", nil, nil)
+		err := r.err
+		if err == nil {
+			err = negotiate.ResponseError(r.resp)
+		}
+		if !errors.Is(err, negotiate.ErrRejected) {
+			t.Fatalf("wrong password: %v; want ErrRejected", err)
+		}
+	})
+	t.Run("ntlm", func(t *testing.T) {
+		tr := newTransport(t, e, negotiate.Password(e["AD_UPN"], e["AD_UPN_PASSWORD"]))
+		tr.Mutual = negotiate.MutualOptional
+		tr.Preference = []negotiate.Scheme{negotiate.SchemeNTLM}
+		w, _ := getWhoami(t, tr, e.adURL("http")+"/ntlm/whoami")
+		// gss-ntlmssp names the user as the AUTHENTICATE message did (an
+		// empty domain and the UPN) once winbindd (the DC) accepted it.
+		if want := `\` + e["AD_UPN"]; !strings.EqualFold(w.user, want) || w.mech != "NTLM/NTLM" {
+			t.Fatalf("whoami as %s over NTLM = %v; want %s NTLM/NTLM", e["AD_UPN"], w, want)
+		}
+	})
+}

@@ -126,15 +126,18 @@ type KDC struct {
 	addr string
 	dir  string
 
-	wg     sync.WaitGroup
-	mu     sync.Mutex // guards everything below
-	db     map[string]*principal
-	upns   map[string]string // lower-cased user principal name -> principal name (SetUPN)
-	offset time.Duration
-	down   bool
-	closed bool
-	conns  map[net.Conn]struct{}
-	stats  Stats
+	wg   sync.WaitGroup
+	mu   sync.Mutex // guards everything below
+	db   map[string]*principal
+	upns map[string]string // lower-cased user principal name -> principal name (SetUPN)
+	// referrals maps a lower-cased UPN suffix to the realm of its users
+	// (SetClientReferral).
+	referrals map[string]string
+	offset    time.Duration
+	down      bool
+	closed    bool
+	conns     map[net.Conn]struct{}
+	stats     Stats
 }
 
 // New starts a KDC for realm on 127.0.0.1 and registers tb.Cleanup to stop

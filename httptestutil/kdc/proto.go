@@ -43,6 +43,9 @@ type kdcError struct {
 	code  int32
 	text  string
 	edata []byte
+	// crealm, if set, is the error's crealm: the client's realm in a
+	// client referral (KDC_ERR_WRONG_REALM, RFC 6806 §7).
+	crealm string
 }
 
 func (e *kdcError) Error() string { return fmt.Sprintf("kdc error %d: %s", e.code, e.text) }
@@ -121,6 +124,9 @@ func (k *KDC) errorReply(e *kdcError, body *messages.KDCReqBody, sname types.Pri
 	if body != nil && len(body.CName.NameString) > 0 {
 		m.CName = body.CName
 		m.CRealm = k.realm
+	}
+	if e.crealm != "" {
+		m.CRealm = e.crealm
 	}
 	b, err := m.Marshal()
 	if err != nil {
@@ -224,13 +230,28 @@ func (k *KDC) as(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 	if body.Realm != k.realm {
 		return body, nil, errf(errorcode.KDC_ERR_WRONG_REALM, "unknown realm")
 	}
-	if !validName(body.CName) {
+	if !validName(body.CName) && !validEnterpriseName(body.CName) {
 		return body, nil, errf(errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN, "client principal missing or invalid")
 	}
 	if !validName(body.SName) {
 		return body, nil, errf(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, "server principal missing or invalid")
 	}
 	cname := nameOf(body.CName)
+	// The ticket names the client by its canonical name; the reply does
+	// too when the client asked for canonicalization (RFC 6806 §5).
+	canonical, replyCName := body.CName, body.CName
+	if body.CName.NameType == nametype.KRB_NT_ENTERPRISE && len(body.CName.NameString) == 1 {
+		if ref := k.clientReferral(body.CName.NameString[0]); ref != "" {
+			e := errf(errorcode.KDC_ERR_WRONG_REALM, "client in another realm")
+			e.crealm = ref
+			return body, nil, e
+		}
+		cname = k.resolveEnterprise(body.CName.NameString[0])
+		canonical = types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, cname)
+		if types.IsFlagSet(&body.KDCOptions, flags.Canonicalize) {
+			replyCName = canonical
+		}
+	}
 	client, ok := k.lookup(cname)
 	if !ok || strings.HasPrefix(cname, "krbtgt/") {
 		return body, nil, errf(errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN, "client not found in Kerberos database")
@@ -292,7 +313,7 @@ func (k *KDC) as(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 	}
 
 	g := grant{
-		cname:     body.CName,
+		cname:     canonical,
 		server:    server,
 		sname:     body.SName,
 		sessEtype: sessEtype,
@@ -325,7 +346,7 @@ func (k *KDC) as(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		MsgType: msgtype.KRB_AS_REP,
 		PAData:  types.PADataSequence{k.etypeInfo2(client, []int32{replyEtype})},
 		CRealm:  k.realm,
-		CName:   body.CName,
+		CName:   replyCName,
 		Ticket:  tkt,
 		EncPart: encData,
 	}}

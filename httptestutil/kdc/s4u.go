@@ -207,3 +207,42 @@ func (k *KDC) SetUPN(user, upn string) {
 	}
 	k.upns[strings.ToLower(upn)] = user
 }
+
+// SetClientReferral makes the KDC refer AS requests for enterprise names
+// (NT-ENTERPRISE) with the UPN suffix to realm, with KDC_ERR_WRONG_REALM and
+// realm as the error's crealm (a client referral, RFC 6806 §7), as a domain
+// controller does for a user of another domain of its forest. An empty
+// realm removes the referral.
+func (k *KDC) SetClientReferral(suffix, realm string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.referrals == nil {
+		k.referrals = make(map[string]string)
+	}
+	if realm == "" {
+		delete(k.referrals, strings.ToLower(suffix))
+		return
+	}
+	k.referrals[strings.ToLower(suffix)] = realm
+}
+
+// clientReferral returns the realm an enterprise name is referred to, or "".
+func (k *KDC) clientReferral(name string) string {
+	_, suffix, ok := strings.Cut(name, "@")
+	if !ok {
+		return ""
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.referrals[strings.ToLower(suffix)]
+}
+
+// validEnterpriseName reports whether p is an enterprise name: one
+// component user@suffix (RFC 6806 §5).
+func validEnterpriseName(p types.PrincipalName) bool {
+	if p.NameType != nametype.KRB_NT_ENTERPRISE || len(p.NameString) != 1 {
+		return false
+	}
+	user, suffix, ok := strings.Cut(p.NameString[0], "@")
+	return ok && user != "" && suffix != "" && !strings.ContainsAny(p.NameString[0], "/\x00")
+}
