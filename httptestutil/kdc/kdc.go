@@ -31,6 +31,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/negotiate-go/negotiate/internal/krb/wire"
 )
 
 // Encryption type numbers (RFC 3961 §8, RFC 8009, RFC 4757) accepted in
@@ -455,7 +457,7 @@ func (k *KDC) addRandom(name string, enctypes []int32) (*principal, error) {
 		if err != nil {
 			return nil, fmt.Errorf("negotiate: kdc: unsupported enctype %d", e)
 		}
-		kb := make([]byte, et.GetKeyByteSize())
+		kb := make([]byte, wire.KeyLength(e, et))
 		if _, err := rand.Read(kb); err != nil {
 			return nil, fmt.Errorf("negotiate: kdc: %w", err)
 		}

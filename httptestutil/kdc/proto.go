@@ -23,6 +23,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/patype"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/negotiate-go/negotiate/internal/krb/wire"
 )
 
 // maxRequest bounds a request accepted over TCP (UDP is bounded by the
@@ -390,11 +392,12 @@ type grant struct {
 func (k *KDC) mint(g grant) (messages.Ticket, types.EncryptionKey, messages.EncTicketPart, *kdcError) {
 	var zero messages.Ticket
 	now := kerberosTime(k.now())
-	et, err := crypto.GetEtype(g.sessEtype)
-	if err != nil {
+	if _, err := crypto.GetEtype(g.sessEtype); err != nil {
 		return zero, types.EncryptionKey{}, messages.EncTicketPart{}, errf(errorcode.KDC_ERR_ETYPE_NOSUPP, "unsupported session key type")
 	}
-	sess, err := types.GenerateEncryptionKey(et)
+	// wire.RandomKey, not gokrb5's GenerateEncryptionKey, which makes
+	// 24-byte aes256-cts-hmac-sha384-192 keys (they are 32 bytes).
+	sess, err := wire.RandomKey(g.sessEtype)
 	if err != nil {
 		return zero, types.EncryptionKey{}, messages.EncTicketPart{}, errf(errorcode.KRB_ERR_GENERIC, "cannot make a session key")
 	}

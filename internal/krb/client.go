@@ -146,6 +146,7 @@ func newClient(user, realm string, cfg *config.Config) *Client {
 	c := &Client{cfg: cfg, now: time.Now, tickets: map[string]*cred{}, spns: map[string]spnTarget{}}
 	if cfg == nil {
 		c.cfg = config.New()
+		applyEnctypeDefaults(c.cfg, "")
 	}
 	if i := strings.LastIndex(user, "@"); i >= 0 {
 		if realm == "" {
@@ -395,6 +396,12 @@ func (c *Client) fetchServiceTicket(ctx context.Context, sname types.PrincipalNa
 		}
 		cr, err := c.tgsExchange(ctx, kdcRealm, tgt, target, false, false, ticketKey(sname, realm))
 		if err != nil {
+			var ke *Error
+			if realm != kdcRealm && errors.As(err, &ke) && ke.Code == errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN {
+				// No krbtgt/REALM@KDCREALM: the realms do not trust
+				// each other, directly or by a [capaths] path.
+				return nil, fmt.Errorf("%w from %s to %s: %w", ErrNoRealmPath, kdcRealm, realm, err)
+			}
 			return nil, err
 		}
 		sn := cr.ticket.SName

@@ -94,11 +94,11 @@ func parseConfig(text string) (*config.Config, error) {
 	cfg, err := config.NewFromString(b.String())
 	if err != nil {
 		var unsupported config.UnsupportedDirective
-		if errors.As(err, &unsupported) && cfg != nil {
-			return cfg, nil
+		if !errors.As(err, &unsupported) || cfg == nil {
+			return nil, fmt.Errorf("negotiate: parsing krb5.conf: %w", err)
 		}
-		return nil, fmt.Errorf("negotiate: parsing krb5.conf: %w", err)
 	}
+	applyEnctypeDefaults(cfg, strings.Join(sections["libdefaults"], "\n"))
 	return cfg, nil
 }
 

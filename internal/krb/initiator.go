@@ -249,7 +249,7 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 	// random initial sequence number below 2^30. The subkey comes first:
 	// a delegated credential is encrypted in it.
 	var rnd [4]byte
-	seed := make([]byte, et.GetKeyByteSize())
+	seed := make([]byte, wire.KeyLength(key.KeyType, et))
 	if _, err := rand.Read(seed); err != nil {
 		return nil, err
 	}
