@@ -10,6 +10,7 @@ package integration
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +86,34 @@ func TestRealmsCrossRealm(t *testing.T) {
 	if want := (whoami{e.realmsPrincipal(), "Negotiate/krb5"}); w != want {
 		t.Fatalf("whoami(%q) = %v; want %v", u, w, want)
 	}
+
+	t.Run("KDC referral", func(t *testing.T) {
+		// A client configuration that does not map www.west.test: we ask
+		// EAST.TEST's KDC for HTTP/www.west.test@EAST.TEST with
+		// name-canonicalize; it refers us to WEST.TEST (RFC 6806 §8), whose
+		// KDC gives the ticket.
+		conf, err := os.ReadFile(e["KRB5_CONFIG"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kept []string
+		for _, l := range strings.Split(string(conf), "\n") {
+			if !strings.Contains(l, "west.test") {
+				kept = append(kept, l)
+			}
+		}
+		path := filepath.Join(t.TempDir(), "krb5.conf")
+		if err := os.WriteFile(path, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tr := newTransport(t, e, negotiate.Password(e.realmsPrincipal(), e["REALMS_PASSWORD"]))
+		tr.Krb5Config = path
+		tr.DisableNTLM = true
+		w, _ := getWhoami(t, tr, u)
+		if want := (whoami{e.realmsPrincipal(), "Negotiate/krb5"}); w != want {
+			t.Fatalf("whoami(%q) through a referral = %v; want %v", u, w, want)
+		}
+	})
 
 	t.Run("no trust path", func(t *testing.T) {
 		tr := newTransport(t, e, negotiate.Password(e.realmsPrincipal(), e["REALMS_PASSWORD"]))

@@ -135,11 +135,14 @@ type KDC struct {
 	// referrals maps a lower-cased UPN suffix to the realm of its users
 	// (SetClientReferral).
 	referrals map[string]string
-	offset    time.Duration
-	down      bool
-	closed    bool
-	conns     map[net.Conn]struct{}
-	stats     Stats
+	// serviceReferrals maps a service name to the realm the KDC refers
+	// its requests to (SetServiceReferral).
+	serviceReferrals map[string]string
+	offset           time.Duration
+	down             bool
+	closed           bool
+	conns            map[net.Conn]struct{}
+	stats            Stats
 }
 
 // New starts a KDC for realm on 127.0.0.1 and registers tb.Cleanup to stop

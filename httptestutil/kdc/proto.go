@@ -656,6 +656,12 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		if !validName(body.SName) {
 			return &body, nil, errf(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, "server principal missing or invalid")
 		}
+		if ref, ok := k.serviceReferral(spn); ok {
+			// A KDC referral (RFC 6806 §8): a TGT for the realm that
+			// holds the service, instead of its ticket.
+			spn = "krbtgt/" + ref
+			body.SName = types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", ref}}
+		}
 		server, ok := k.lookup(spn)
 		if !ok {
 			return &body, nil, errf(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, "server not found in Kerberos database")

@@ -246,3 +246,29 @@ func validEnterpriseName(p types.PrincipalName) bool {
 	user, suffix, ok := strings.Cut(p.NameString[0], "@")
 	return ok && user != "" && suffix != "" && !strings.ContainsAny(p.NameString[0], "/\x00")
 }
+
+// SetServiceReferral makes the KDC answer TGS requests for the service
+// spn with a TGT for realm (a KDC referral, RFC 6806 §8) instead of a
+// ticket, as a KDC does for a host of another realm. The KDC must hold
+// krbtgt/realm: its own realm's, or a cross-realm key added with
+// AddService("krbtgt/OTHER.REALM"). Referring a service to the KDC's own
+// realm makes a referral loop. An empty realm removes the referral.
+func (k *KDC) SetServiceReferral(spn, realm string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.serviceReferrals == nil {
+		k.serviceReferrals = make(map[string]string)
+	}
+	if realm == "" {
+		delete(k.serviceReferrals, spn)
+		return
+	}
+	k.serviceReferrals[spn] = realm
+}
+
+func (k *KDC) serviceReferral(spn string) (string, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	r, ok := k.serviceReferrals[spn]
+	return r, ok
+}

@@ -406,7 +406,12 @@ func (c *Client) fetchServiceTicket(ctx context.Context, sname types.PrincipalNa
 		}
 		sn := cr.ticket.SName
 		if len(sn.NameString) == 2 && sn.NameString[0] == "krbtgt" && !sn.Equal(sname) {
-			// A (referral) TGT for another realm: continue there.
+			// A TGT for another realm: continue there. Asked for the
+			// service itself, it is a KDC referral (RFC 6806 §8): the
+			// service is in that realm.
+			if target.Equal(sname) {
+				realm = sn.NameString[1]
+			}
 			tgt, kdcRealm = cr, sn.NameString[1]
 			continue
 		}
@@ -513,6 +518,14 @@ func (c *Client) tgsExchange(ctx context.Context, kdcRealm string, tgt *cred, sn
 	}
 	if forward {
 		if err := forwardReq(&req, tgt); err != nil {
+			return nil, err
+		}
+	} else if !renew && (len(sname.NameString) == 0 || sname.NameString[0] != "krbtgt") {
+		// Ask for a service with name-canonicalize, so that a KDC that
+		// does not hold it may refer us to the realm that does
+		// (RFC 6806 §8), as MIT krb5 and Windows clients do.
+		types.SetFlag(&req.ReqBody.KDCOptions, flags.Canonicalize)
+		if err := signTGSReq(&req, tgt); err != nil {
 			return nil, err
 		}
 	}

@@ -109,3 +109,20 @@ func twoRealmConfig(t *testing.T, a, b *kdc.KDC) *config.Config {
 	}
 	return cfg
 }
+
+// TestServiceReferralLoop: a KDC that keeps referring a service (here to
+// its own realm) costs at most maxReferrals+1 TGS exchanges and ends in
+// an error, never a hang.
+func TestServiceReferralLoop(t *testing.T) {
+	k, _ := newKDC(t, nil)
+	k.AddService("HTTP/loop.example.test")
+	k.SetServiceReferral("HTTP/loop.example.test", testRealm)
+	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	_, _, err := NewInitiator(c, "HTTP/loop.example.test", InitiatorOptions{}).Step(testCtx(t), nil)
+	if !errors.Is(err, gss.ErrRejected) || !strings.Contains(err.Error(), "too many referrals") {
+		t.Fatalf("referral loop: %v; want too many referrals (ErrRejected)", err)
+	}
+	if n := k.Stats().TGSBySPN["HTTP/loop.example.test"]; n != maxReferrals+1 {
+		t.Errorf("referral loop: %d TGS requests; want %d", n, maxReferrals+1)
+	}
+}
