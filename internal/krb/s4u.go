@@ -225,13 +225,22 @@ func (c *Client) s4u2Self(ctx context.Context, tgt *cred, user types.PrincipalNa
 		// Ask for the user's canonical name in the ticket (RFC 6806 §5).
 		types.SetFlag(&req.ReqBody.KDCOptions, flags.Canonicalize)
 	}
-	if err := signTGSReq(&req, tgt, pa); err != nil {
+	// Both forms of the user, as MIT krb5 sends them: KDCs that know
+	// PA-S4U-X509-USER prefer it and echo it signed in the reply.
+	x509, err := NewPAS4UX509User(user, userRealm, req.ReqBody.Nonce, tgt.key)
+	if err != nil {
+		return nil, err
+	}
+	if err := signTGSReq(&req, tgt, pa, x509); err != nil {
 		return nil, err
 	}
 	about := user.PrincipalNameString() + "@" + userRealm
-	cr, err := c.sendTGSReq(ctx, tgt, &req, about)
+	cr, pad, err := c.sendTGSReq(ctx, tgt, &req, about)
 	if err != nil {
 		return nil, fmt.Errorf("negotiate: kerberos: S4U2Self for %s by %s: %w", about, c.Principal(), err)
+	}
+	if err := checkS4UReply(pad, tgt.key, req.ReqBody.Nonce, cr.cname); err != nil {
+		return nil, err
 	}
 	if user.NameType != nametype.KRB_NT_ENTERPRISE && !samePrincipal(cr.cname, user) {
 		return nil, fmt.Errorf("negotiate: kerberos: S4U2Self reply names another client: %w", gss.ErrRejected)
@@ -254,7 +263,7 @@ func (c *Client) s4u2Proxy(ctx context.Context, tgt, evidence *cred, sname types
 		return nil, err
 	}
 	about := ticketKey(sname, c.realm)
-	cr, err := c.sendTGSReq(ctx, tgt, &req, about)
+	cr, _, err := c.sendTGSReq(ctx, tgt, &req, about)
 	if err != nil {
 		return nil, err
 	}
@@ -279,30 +288,30 @@ func (c *Client) newTGSReq(tgt *cred, sname types.PrincipalName) (messages.TGSRe
 }
 
 // sendTGSReq sends a TGS-REQ signed with tgt and returns the ticket of the
-// reply, with the client name the KDC put in it.
-func (c *Client) sendTGSReq(ctx context.Context, tgt *cred, req *messages.TGSReq, about string) (*cred, error) {
+// reply, with the client name the KDC put in it, and the reply's PA-DATA.
+func (c *Client) sendTGSReq(ctx context.Context, tgt *cred, req *messages.TGSReq, about string) (*cred, types.PADataSequence, error) {
 	b, err := req.Marshal()
 	if err != nil {
-		return nil, fmt.Errorf("negotiate: kerberos: encoding TGS-REQ: %v", err)
+		return nil, nil, fmt.Errorf("negotiate: kerberos: encoding TGS-REQ: %v", err)
 	}
 	c.tgsCount.Add(1)
 	rb, err := c.exchange(ctx, c.realm, b, about)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var rep messages.TGSRep
 	if err := rep.Unmarshal(rb); err != nil {
-		return nil, fmt.Errorf("negotiate: kerberos: bad TGS-REP from KDC: %w", gss.ErrMalformedToken)
+		return nil, nil, fmt.Errorf("negotiate: kerberos: bad TGS-REP from KDC: %w", gss.ErrMalformedToken)
 	}
 	if err := rep.DecryptEncPart(tgt.key); err != nil {
-		return nil, fmt.Errorf("negotiate: kerberos: cannot decrypt the KDC's TGS-REP (wrong key): %w", gss.ErrRejected)
+		return nil, nil, fmt.Errorf("negotiate: kerberos: cannot decrypt the KDC's TGS-REP (wrong key): %w", gss.ErrRejected)
 	}
 	if rep.DecryptedEncPart.Nonce != req.ReqBody.Nonce {
-		return nil, fmt.Errorf("negotiate: kerberos: TGS-REP nonce does not match the request: %w", gss.ErrRejected)
+		return nil, nil, fmt.Errorf("negotiate: kerberos: TGS-REP nonce does not match the request: %w", gss.ErrRejected)
 	}
 	cr := credFromRep(rep.Ticket, rep.DecryptedEncPart)
 	cr.cname, cr.crealm = rep.CName, rep.CRealm
-	return cr, nil
+	return cr, rep.PAData, nil
 }
 
 // signTGSReq puts a new PA-TGS-REQ in req, whose authenticator's checksum

@@ -176,3 +176,27 @@ func TestForUserChecksum(t *testing.T) {
 		t.Fatalf("PA-FOR-USER decodes to %+v", dec)
 	}
 }
+
+// FuzzCheckS4UReply: the KDC's PA-S4U-X509-USER is outside input; no
+// input may panic, and garbage never verifies.
+func FuzzCheckS4UReply(f *testing.F) {
+	key := types.EncryptionKey{KeyType: 18, KeyValue: bytes.Repeat([]byte{7}, 32)}
+	user := types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice")
+	good, err := NewPAS4UX509User(user, "AD.TEST", 42, key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good.PADataValue)
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := checkS4UReply(types.PADataSequence{{PADataType: PaS4UX509User, PADataValue: b}}, key, 42, user)
+		if err == nil && !bytes.Equal(b, good.PADataValue) && len(b) > 0 {
+			// Only a correctly checksummed echo may pass; the request
+			// form signs with usage 26, which a reply may use too.
+			var r PAS4UX509User
+			if _, uerr := asn1.Unmarshal(b, &r); uerr != nil {
+				t.Fatalf("checkS4UReply accepted undecodable %x", b)
+			}
+		}
+	})
+}

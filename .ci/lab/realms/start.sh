@@ -174,6 +174,12 @@ make_realms() {
 	# so that authenticators, AP-REPs and MICs use RFC 8009 as well.
 	kadmin.local -r EAST.TEST -q "setstr HTTP/$REALMS_SHA2_HOST session_enctypes aes256-cts-hmac-sha384-192,aes128-cts-hmac-sha256-128"
 	kadmin.local -r EAST.TEST -q "getstrs HTTP/$REALMS_SHA2_HOST" | grep -q session_enctypes
+	# A service account for S4U2Self (protocol transition allowed), to
+	# check PA-S4U-X509-USER against MIT's KDC; MIT's DB2 back end has no
+	# constrained delegation, so S4U2Proxy is tested against Samba only.
+	kadmin.local -r EAST.TEST -q "addprinc -randkey +ok_to_auth_as_delegate websvc"
+	kadmin.local -r EAST.TEST -q "ktadd -k $dir/keytabs/websvc.keytab websvc"
+	chmod 644 "$dir/keytabs/websvc.keytab"
 	# EAST -> WEST trust: the same password (so the same keys and kvno) in
 	# both databases.
 	trust=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -294,6 +300,8 @@ REALMS_REALM=EAST.TEST
 REALMS_USER=$REALMS_USER
 REALMS_PASSWORD=$REALMS_PASSWORD
 REALMS_KEYTAB=$dir/keytabs/alice.keytab
+REALMS_SERVICE=websvc
+REALMS_SERVICE_KEYTAB=$dir/keytabs/websvc.keytab
 REALMS_SHA2_URL=http://$REALMS_SHA2_HOST:$REALMS_HTTP_PORT
 REALMS_SHA2_SPN=HTTP/$REALMS_SHA2_HOST
 REALMS_WEST_URL=http://$REALMS_WEST_HOST:$REALMS_HTTP_PORT
