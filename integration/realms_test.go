@@ -34,7 +34,7 @@ func realmsLab(t testing.TB) labEnv {
 	}
 	realmsOnce.Do(func() {
 		realmsVars, realmsErr = readEnvFile(path, "KRB5_CONFIG", "REALMS_REALM", "REALMS_USER", "REALMS_PASSWORD",
-			"REALMS_KEYTAB", "REALMS_SHA2_URL", "REALMS_WEST_URL", "REALMS_NORTH_URL")
+			"REALMS_KEYTAB", "REALMS_SHA2_URL", "REALMS_WEST_URL", "REALMS_SOUTH_URL", "REALMS_NORTH_URL")
 		if realmsErr == nil {
 			realmsVars["LAB_CA_FILE"] = "/etc/ssl/certs/ca-certificates.crt"
 		}
@@ -86,6 +86,20 @@ func TestRealmsCrossRealm(t *testing.T) {
 	if want := (whoami{e.realmsPrincipal(), "Negotiate/krb5"}); w != want {
 		t.Fatalf("whoami(%q) = %v; want %v", u, w, want)
 	}
+
+	t.Run("capaths through WEST", func(t *testing.T) {
+		// SOUTH.TEST trusts only WEST.TEST: EAST's KDC answers our request
+		// for krbtgt/SOUTH.TEST with krbtgt/WEST.TEST (its [capaths]),
+		// WEST's with krbtgt/SOUTH.TEST@WEST.TEST, then SOUTH's KDC
+		// checks the transited realms and issues the ticket.
+		tr := newTransport(t, e, negotiate.Password(e.realmsPrincipal(), e["REALMS_PASSWORD"]))
+		tr.DisableNTLM = true
+		u := e["REALMS_SOUTH_URL"] + "/krb/whoami"
+		w, _ := getWhoami(t, tr, u)
+		if want := (whoami{e.realmsPrincipal(), "Negotiate/krb5"}); w != want {
+			t.Fatalf("whoami(%q) = %v; want %v", u, w, want)
+		}
+	})
 
 	t.Run("KDC referral", func(t *testing.T) {
 		// A client configuration that does not map www.west.test: we ask

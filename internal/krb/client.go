@@ -520,12 +520,21 @@ func (c *Client) tgsExchange(ctx context.Context, kdcRealm string, tgt *cred, sn
 		if err := forwardReq(&req, tgt); err != nil {
 			return nil, err
 		}
-	} else if !renew && (len(sname.NameString) == 0 || sname.NameString[0] != "krbtgt") {
-		// Ask for a service with name-canonicalize, so that a KDC that
-		// does not hold it may refer us to the realm that does
-		// (RFC 6806 §8), as MIT krb5 and Windows clients do.
-		types.SetFlag(&req.ReqBody.KDCOptions, flags.Canonicalize)
-		if err := signTGSReq(&req, tgt); err != nil {
+	} else {
+		if !renew && (len(sname.NameString) == 0 || sname.NameString[0] != "krbtgt") {
+			// Ask for a service with name-canonicalize, so that a KDC
+			// that does not hold it may refer us to the realm that
+			// does (RFC 6806 §8), as MIT krb5 and Windows clients do.
+			types.SetFlag(&req.ReqBody.KDCOptions, flags.Canonicalize)
+		}
+		// gokrb5 names the TGT's realm as the authenticator's crealm;
+		// past the first cross-realm hop that is not the client's
+		// (RFC 4120 §5.5.1), and the KDC answers KRB_AP_ERR_BADMATCH.
+		crealm := c.realm
+		if tgt.crealm != "" {
+			crealm = tgt.crealm
+		}
+		if err := signTGSReq(&req, tgt, crealm); err != nil {
 			return nil, err
 		}
 	}

@@ -77,7 +77,7 @@ func TestMITS4U2SelfX509(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := signTGSReq(&req, tgt, pa, x); err != nil {
+	if err := signTGSReq(&req, tgt, svc.realm, pa, x); err != nil {
 		t.Fatal(err)
 	}
 	cr, pad, err := svc.sendTGSReq(testCtx(t), tgt, &req, "s4u")

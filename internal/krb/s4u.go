@@ -231,7 +231,7 @@ func (c *Client) s4u2Self(ctx context.Context, tgt *cred, user types.PrincipalNa
 	if err != nil {
 		return nil, err
 	}
-	if err := signTGSReq(&req, tgt, pa, x509); err != nil {
+	if err := signTGSReq(&req, tgt, c.realm, pa, x509); err != nil {
 		return nil, err
 	}
 	about := user.PrincipalNameString() + "@" + userRealm
@@ -259,7 +259,7 @@ func (c *Client) s4u2Proxy(ctx context.Context, tgt, evidence *cred, sname types
 	types.SetFlag(&req.ReqBody.KDCOptions, flags.Forwardable)
 	types.SetFlag(&req.ReqBody.KDCOptions, kdcOptCNameInAddlTkt)
 	req.ReqBody.AdditionalTickets = []messages.Ticket{evidence.ticket}
-	if err := signTGSReq(&req, tgt); err != nil {
+	if err := signTGSReq(&req, tgt, c.realm); err != nil {
 		return nil, err
 	}
 	about := ticketKey(sname, c.realm)
@@ -316,8 +316,10 @@ func (c *Client) sendTGSReq(ctx context.Context, tgt *cred, req *messages.TGSReq
 
 // signTGSReq puts a new PA-TGS-REQ in req, whose authenticator's checksum
 // covers the (changed) request body (RFC 4120 §5.5.1, key usage 6),
-// followed by extra PA-DATA.
-func signTGSReq(req *messages.TGSReq, tgt *cred, extra ...types.PAData) error {
+// followed by extra PA-DATA. The authenticator names the client as
+// crealm and the body's cname (the TGT's client): with a cross-realm TGT
+// the client's realm is not the ticket's.
+func signTGSReq(req *messages.TGSReq, tgt *cred, crealm string, extra ...types.PAData) error {
 	body, err := req.ReqBody.Marshal()
 	if err != nil {
 		return fmt.Errorf("negotiate: kerberos: encoding TGS-REQ body: %v", err)
@@ -330,7 +332,7 @@ func signTGSReq(req *messages.TGSReq, tgt *cred, extra ...types.PAData) error {
 	if err != nil {
 		return fmt.Errorf("negotiate: kerberos: TGS-REQ checksum: %v", err)
 	}
-	auth, err := types.NewAuthenticator(tgt.ticket.Realm, req.ReqBody.CName)
+	auth, err := types.NewAuthenticator(crealm, req.ReqBody.CName)
 	if err != nil {
 		return fmt.Errorf("negotiate: kerberos: TGS-REQ authenticator: %v", err)
 	}

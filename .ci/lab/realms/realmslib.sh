@@ -11,6 +11,7 @@ REALMS_PASSWORD=alice-East.pw1
 REALMS_SHA2_HOST=sha2.east.test
 REALMS_WEST_HOST=www.west.test
 REALMS_NORTH_HOST=www.north.test
+REALMS_SOUTH_HOST=www.south.test
 REALMS_POINTER=/run/negotiate-lab-realms.dir
 REALMS_HOSTS_BEGIN='# BEGIN negotiate-lab-realms (.ci/lab/realms/start.sh; removed by .ci/lab/realms/stop.sh)'
 REALMS_HOSTS_END='# END negotiate-lab-realms'
@@ -29,8 +30,8 @@ realms_hosts_remove() {
 
 realms_hosts_add() {
 	realms_hosts_remove
-	printf '%s\n127.0.0.1 %s %s %s\n%s\n' "$REALMS_HOSTS_BEGIN" \
-		"$REALMS_SHA2_HOST" "$REALMS_WEST_HOST" "$REALMS_NORTH_HOST" "$REALMS_HOSTS_END" >>/etc/hosts
+	printf '%s\n127.0.0.1 %s %s %s %s\n%s\n' "$REALMS_HOSTS_BEGIN" \
+		"$REALMS_SHA2_HOST" "$REALMS_WEST_HOST" "$REALMS_SOUTH_HOST" "$REALMS_NORTH_HOST" "$REALMS_HOSTS_END" >>/etc/hosts
 }
 
 # realms_wait_pidfile waits, at most 5 s, for a daemon's PID file.

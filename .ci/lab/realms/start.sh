@@ -7,6 +7,8 @@
 #                aes128-cts-hmac-sha256-128).
 #   WEST.TEST  - trusts EAST (krbtgt/WEST.TEST@EAST.TEST, one shared key):
 #                HTTP/www.west.test is reachable from EAST.
+#   SOUTH.TEST - trusts WEST only (krbtgt/SOUTH.TEST@WEST.TEST): EAST
+#                reaches HTTP/www.south.test through WEST by [capaths].
 #   NORTH.TEST - no trust with EAST: HTTP/www.north.test is not reachable.
 # Independent of the base lab: its own directory (default: a new mktemp
 # one), ports (KDC REALMS_KDC_PORT 18388, Apache REALMS_HTTP_PORT 18380),
@@ -140,16 +142,29 @@ cat >"$dir/krb5.conf" <<EOF
 	NORTH.TEST = {
 		kdc = 127.0.0.1:$REALMS_KDC_PORT
 	}
+	SOUTH.TEST = {
+		kdc = 127.0.0.1:$REALMS_KDC_PORT
+	}
 
 [domain_realm]
 	.east.test = EAST.TEST
 	.west.test = WEST.TEST
 	.north.test = NORTH.TEST
+	.south.test = SOUTH.TEST
+
+# EAST reaches SOUTH through WEST (both ways, for the KDCs' transit checks).
+[capaths]
+	EAST.TEST = {
+		SOUTH.TEST = WEST.TEST
+	}
+	SOUTH.TEST = {
+		EAST.TEST = WEST.TEST
+	}
 EOF
 chmod 644 "$dir/krb5.conf"
 {
 	printf '[kdcdefaults]\n\tkdc_listen = 127.0.0.1:%s\n\tkdc_tcp_listen = 127.0.0.1:%s\n\n[realms]\n' "$REALMS_KDC_PORT" "$REALMS_KDC_PORT"
-	for r in EAST WEST NORTH; do
+	for r in EAST WEST NORTH SOUTH; do
 		printf '\t%s.TEST = {\n\t\tdatabase_name = %s/kdc/%s\n\t\tkey_stash_file = %s/kdc/%s.stash\n\t\tacl_file = %s/kdc/kadm5.acl\n\t\tdefault_principal_flags = +preauth\n\t\tsupported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal aes256-cts-hmac-sha384-192:normal aes128-cts-hmac-sha256-128:normal\n\t}\n' \
 			"$r" "$dir" "$r" "$dir" "$r" "$dir"
 	done
@@ -161,7 +176,7 @@ export KRB5_CONFIG="$dir/krb5.conf" KRB5_KDC_PROFILE="$dir/kdc.conf"
 make_realms() {
 	local r master trust
 	set -x
-	for r in EAST.TEST WEST.TEST NORTH.TEST; do
+	for r in EAST.TEST WEST.TEST NORTH.TEST SOUTH.TEST; do
 		master=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 		kdb5_util -r "$r" create -s -P "$master"
 	done
@@ -187,6 +202,12 @@ make_realms() {
 	kadmin.local -r WEST.TEST -q "addprinc -pw $trust krbtgt/WEST.TEST@EAST.TEST"
 	kadmin.local -r WEST.TEST -q "addprinc -randkey HTTP/$REALMS_WEST_HOST"
 	kadmin.local -r WEST.TEST -q "ktadd -k $dir/keytabs/http.keytab HTTP/$REALMS_WEST_HOST"
+	# WEST -> SOUTH trust.
+	trust=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	kadmin.local -r WEST.TEST -q "addprinc -pw $trust krbtgt/SOUTH.TEST@WEST.TEST"
+	kadmin.local -r SOUTH.TEST -q "addprinc -pw $trust krbtgt/SOUTH.TEST@WEST.TEST"
+	kadmin.local -r SOUTH.TEST -q "addprinc -randkey HTTP/$REALMS_SOUTH_HOST"
+	kadmin.local -r SOUTH.TEST -q "ktadd -k $dir/keytabs/http.keytab HTTP/$REALMS_SOUTH_HOST"
 	kadmin.local -r NORTH.TEST -q "addprinc -randkey HTTP/$REALMS_NORTH_HOST"
 	kadmin.local -r NORTH.TEST -q "ktadd -k $dir/keytabs/http.keytab HTTP/$REALMS_NORTH_HOST"
 	chown root:www-data "$dir/keytabs/http.keytab"
@@ -199,12 +220,12 @@ make_realms() {
 step realms 120 make_realms
 
 start_kdc() {
-	krb5kdc -r EAST.TEST -r WEST.TEST -r NORTH.TEST -P "$dir/kdc/krb5kdc.pid"
+	krb5kdc -r EAST.TEST -r WEST.TEST -r NORTH.TEST -r SOUTH.TEST -P "$dir/kdc/krb5kdc.pid"
 	wait_listen "$REALMS_KDC_PORT" krb5kdc 10
 	realms_wait_pidfile "$dir/kdc/krb5kdc.pid"
 	local cc="FILE:$dir/kdc/check-cc"
 	echo "$REALMS_PASSWORD" | KRB5CCNAME=$cc kinit "$REALMS_USER@EAST.TEST"
-	KRB5CCNAME=$cc kvno "HTTP/$REALMS_SHA2_HOST@EAST.TEST" "HTTP/$REALMS_WEST_HOST@WEST.TEST"
+	KRB5CCNAME=$cc kvno "HTTP/$REALMS_SHA2_HOST@EAST.TEST" "HTTP/$REALMS_WEST_HOST@WEST.TEST" "HTTP/$REALMS_SOUTH_HOST@SOUTH.TEST"
 	KRB5CCNAME=$cc klist -e
 	if KRB5CCNAME=$cc kvno "HTTP/$REALMS_NORTH_HOST@NORTH.TEST"; then
 		echo "NORTH.TEST is reachable from EAST.TEST; it must not be"
@@ -213,7 +234,7 @@ start_kdc() {
 	KRB5CCNAME=$cc kdestroy
 }
 step kdc 60 start_kdc
-log "MIT KDC up on 127.0.0.1:$REALMS_KDC_PORT for EAST.TEST, WEST.TEST, NORTH.TEST"
+log "MIT KDC up on 127.0.0.1:$REALMS_KDC_PORT for EAST.TEST, WEST.TEST, SOUTH.TEST, NORTH.TEST"
 
 a="$dir/apache"
 mkdir -p "$a/logs" "$a/run" "$a/cgi-bin" "$a/rcache"
@@ -281,7 +302,7 @@ start_apache() {
 	realms_wait_pidfile "$a/run/apache2.pid"
 	local cc="FILE:$dir/kdc/check-cc" body h
 	echo "$REALMS_PASSWORD" | KRB5CCNAME=$cc kinit "$REALMS_USER@EAST.TEST"
-	for h in "$REALMS_SHA2_HOST" "$REALMS_WEST_HOST"; do
+	for h in "$REALMS_SHA2_HOST" "$REALMS_WEST_HOST" "$REALMS_SOUTH_HOST"; do
 		body=$(KRB5CCNAME=$cc curl -sS --fail --max-time 10 --noproxy '*' --negotiate -u : "http://$h:$REALMS_HTTP_PORT/krb/whoami")
 		echo "$h: $body"
 		[ "$(printf '%s\n' "$body" | head -n 1)" = "$REALMS_USER@EAST.TEST" ]
@@ -307,6 +328,7 @@ REALMS_SHA2_SPN=HTTP/$REALMS_SHA2_HOST
 REALMS_WEST_URL=http://$REALMS_WEST_HOST:$REALMS_HTTP_PORT
 REALMS_WEST_SPN=HTTP/$REALMS_WEST_HOST@WEST.TEST
 REALMS_NORTH_URL=http://$REALMS_NORTH_HOST:$REALMS_HTTP_PORT
+REALMS_SOUTH_URL=http://$REALMS_SOUTH_HOST:$REALMS_HTTP_PORT
 REALMS_VERSIONS=$(dpkg-query -W -f='${Package}=${Version},' krb5-kdc apache2 libapache2-mod-auth-gssapi | sed 's/,$//')
 EOF
 chmod 644 "$dir/realms.env"
