@@ -200,3 +200,33 @@ func FuzzCheckS4UReply(f *testing.F) {
 		}
 	})
 }
+
+// TestS4U2SelfTampered: the test KDC checks PA-FOR-USER's checksum (with
+// gokrb5's RFC 4757 code) like a real KDC: one keyed with another key is
+// KRB_AP_ERR_MODIFIED, and no ticket for the user is issued.
+func TestS4U2SelfTampered(t *testing.T) {
+	k := newS4UKDC(t)
+	svc := NewPasswordClient("websvc", testRealm, "w-pw", k.Config())
+	tgt, err := svc.getTGT(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice")
+	wrong := types.EncryptionKey{KeyType: tgt.key.KeyType, KeyValue: bytes.Repeat([]byte{1}, len(tgt.key.KeyValue))}
+	pa, err := PAForUser(user, testRealm, wrong)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := svc.newTGSReq(tgt, svc.cname)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signTGSReq(&req, tgt, svc.realm, pa); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = svc.sendTGSReq(testCtx(t), tgt, &req, "alice")
+	var ke *Error
+	if !errors.As(err, &ke) || ke.Code != errorcode.KRB_AP_ERR_MODIFIED {
+		t.Fatalf("S4U2Self with a checksum in another key: %v; want KRB_AP_ERR_MODIFIED", err)
+	}
+}
