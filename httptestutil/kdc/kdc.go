@@ -138,11 +138,14 @@ type KDC struct {
 	// serviceReferrals maps a service name to the realm the KDC refers
 	// its requests to (SetServiceReferral).
 	serviceReferrals map[string]string
-	offset           time.Duration
-	down             bool
-	closed           bool
-	conns            map[net.Conn]struct{}
-	stats            Stats
+	// inbound holds the cross-realm TGT keys of the realms that trust
+	// this one (krbtgt/THIS@OTHER), by the other realm (Trust).
+	inbound map[string]*principal
+	offset  time.Duration
+	down    bool
+	closed  bool
+	conns   map[net.Conn]struct{}
+	stats   Stats
 }
 
 // New starts a KDC for realm on 127.0.0.1 and registers tb.Cleanup to stop

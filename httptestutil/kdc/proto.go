@@ -5,6 +5,7 @@
 package kdc
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -361,6 +362,7 @@ func (k *KDC) as(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 
 // grant is what a new ticket is to say.
 type grant struct {
+	crealm    string // the client's realm; "" for this KDC's
 	cname     types.PrincipalName
 	server    *principal
 	sname     types.PrincipalName
@@ -461,7 +463,7 @@ func (k *KDC) mint(g grant) (messages.Ticket, types.EncryptionKey, messages.EncT
 	etp := messages.EncTicketPart{
 		Flags:     fl,
 		Key:       sess,
-		CRealm:    k.realm,
+		CRealm:    cmp.Or(g.crealm, k.realm),
 		CName:     g.cname,
 		Transited: messages.TransitedEncoding{TRType: 1, Contents: []byte{}}, // DOMAIN-X500-COMPRESS, empty (RFC 4120 §3.3.3.2)
 		AuthTime:  authtime,
@@ -554,10 +556,18 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		return &body, nil, errf(errorcode.KRB_AP_ERR_MSG_TYPE, "malformed AP-REQ in PA-TGS-REQ")
 	}
 	tgsName := "krbtgt/" + k.realm
-	if ap.Ticket.Realm != k.realm || nameOf(ap.Ticket.SName) != tgsName {
+	if nameOf(ap.Ticket.SName) != tgsName {
 		return &body, nil, errf(errorcode.KRB_AP_ERR_NOT_US, "ticket is not a TGT of this realm")
 	}
-	tgs, _ := k.lookup(tgsName)
+	// Our own TGT, or a cross-realm TGT from a realm that trusts us
+	// (Trust): the ticket's realm is the KDC that issued it.
+	tgs, ok := k.lookup(tgsName)
+	if ap.Ticket.Realm != k.realm {
+		tgs, ok = k.inboundTGS(ap.Ticket.Realm)
+	}
+	if !ok {
+		return &body, nil, errf(errorcode.KRB_AP_ERR_NOT_US, "ticket is not a TGT of this realm")
+	}
 	if ap.Ticket.EncPart.KVNO != 0 && ap.Ticket.EncPart.KVNO != tgs.kvno {
 		return &body, nil, errf(errorcode.KRB_AP_ERR_BADKEYVER, "key version not available")
 	}
@@ -607,6 +617,7 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 	}
 
 	g := grant{
+		crealm:     tp.CRealm,
 		cname:      tp.CName,
 		authtime:   tp.AuthTime,
 		caddr:      tp.CAddr,
