@@ -51,6 +51,10 @@ type Credentials struct {
 	// static is the identity of credentials whose values alone say who
 	// they are (see identity.go), computed once when they are made.
 	static identity
+
+	// impersonate is set by Impersonate (impersonate.go): a user acted
+	// for through a service's credentials.
+	impersonate *impersonation
 }
 
 // Password returns explicit credentials for user, typed as users type it:
@@ -98,6 +102,9 @@ func parseUser(s string) *Credentials {
 func (c *Credentials) String() string {
 	if c == nil {
 		return "<no credentials>"
+	}
+	if c.impersonate != nil {
+		return c.impersonate.String()
 	}
 	if c.user == "" && c.krb.kind != krbNone {
 		return c.krb.String()

@@ -97,7 +97,7 @@ func DefaultCredentials() *Credentials {
 
 // hasKerberos reports whether c can try Kerberos at all.
 func (c *Credentials) hasKerberos() bool {
-	return c != nil && (c.krb.kind != krbNone || (c.user != "" && c.password != ""))
+	return c != nil && (c.krb.kind != krbNone || (c.user != "" && c.password != "") || c.impersonate != nil)
 }
 
 // DefaultMaxIdentities is the MaxIdentities of a Transport that sets none.
@@ -177,6 +177,9 @@ func (t *Transport) krbConfig() (*config.Config, error) {
 func (t *Transport) krbClient(c *Credentials, id identity) (*krb.Client, error) {
 	if !c.hasKerberos() {
 		return nil, fmt.Errorf("%w for Kerberos", ErrNoCredentials)
+	}
+	if c.impersonate != nil {
+		return t.impersonationClient(c, id)
 	}
 	cfg, err := t.krbConfig()
 	if err != nil && c.krb.kind != krbCCache && c.krb.kind != krbDefault {

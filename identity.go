@@ -15,6 +15,7 @@
 //     Windows under SSPI, the logged-on user of the process. So after
 //     `kdestroy; kinit bob` the same DefaultCredentials value is a new
 //     identity, and nothing authenticated as the old principal serves it.
+//   - Impersonate: the service credentials' identity and the user.
 //   - No credentials is an identity of its own.
 //
 // The key is an HMAC-SHA-256 over the values under a key drawn at random
@@ -34,6 +35,10 @@ import (
 
 	"github.com/negotiate-go/negotiate/internal/krb"
 )
+
+// kindImpersonate is the identity kind of Impersonate credentials, apart
+// from the krbKind values.
+const kindImpersonate = 0xff
 
 // An identity says who a request authenticates as. The zero identity is
 // "no credentials".
@@ -62,6 +67,11 @@ var identityKey = sync.OnceValue(func() []byte {
 func (t *Transport) identityOf(c *Credentials) identity {
 	if c == nil {
 		return identity{}
+	}
+	if p := c.impersonate; p != nil {
+		// The pair of the service's identity and the user.
+		svc := t.identityOf(p.service)
+		return newIdentity(kindImpersonate, string(svc.key[:]), p.user)
 	}
 	switch c.krb.kind {
 	case krbDefault:

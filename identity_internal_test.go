@@ -220,3 +220,25 @@ func TestKerberosIdentitiesBounded(t *testing.T) {
 		t.Errorf("a forgotten identity cost %d AS exchanges; want at least 1", got)
 	}
 }
+
+// Impersonate credentials are the pair of the service's identity and the
+// user: fresh equal values share, any difference does not.
+func TestImpersonateIdentity(t *testing.T) {
+	tr := &Transport{}
+	svc := func(pw string) *Credentials { return Password("websvc@AD.TEST", pw) }
+	a1 := tr.identityOf(Impersonate(svc("p"), "alice"))
+	a2 := tr.identityOf(Impersonate(svc("p"), "alice"))
+	if a1 != a2 {
+		t.Errorf("Impersonate with equal values: two identities; want one")
+	}
+	for _, c := range []*Credentials{
+		Impersonate(svc("p"), "bob"),
+		Impersonate(svc("q"), "alice"),
+		svc("p"),
+		Password("alice", "p"),
+	} {
+		if tr.identityOf(c) == a1 {
+			t.Errorf("identity(%v) == identity(Impersonate(websvc, alice)); want distinct", c)
+		}
+	}
+}

@@ -57,6 +57,13 @@ func explain(err error, resp *http.Response, o *options, c *client, t *tracer) (
 		return exitMutual, msg
 	}
 
+	// Constrained delegation (--impersonate) refused by the KDC.
+	for _, e := range []error{negotiate.ErrNoProtocolTransition, negotiate.ErrUserNotDelegable, negotiate.ErrDelegationNotAllowed} {
+		if errors.Is(err, e) {
+			return exitAuth, fmt.Sprintf("the KDC refused constrained delegation for %s (KDC_ERR_BADOPTION): %s", who, strings.TrimPrefix(e.Error(), "negotiate: kerberos: "))
+		}
+	}
+
 	// A rejection by the server or proxy (not by the KDC).
 	rejected := ""
 	if errors.Is(err, negotiate.ErrRejected) && fmt.Sprint(ae.Op) != "acquire credentials" {

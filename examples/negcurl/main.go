@@ -99,6 +99,9 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 	}
 	tr := &tracer{w: stderr, verbose: o.verbose}
+	if o.verbose && o.impersonate != "" {
+		fmt.Fprintf(stderr, "* credentials: %v: S4U2Self (a ticket for the user to the service account) then S4U2Proxy (the user's ticket for the SPN) at the KDC\n", c.creds)
+	}
 	ctx = negotiate.WithClientTrace(ctx, &negotiate.ClientTrace{Leg: tr.leg})
 	req, err := c.newRequest(ctx)
 	if err != nil {

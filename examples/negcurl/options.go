@@ -53,6 +53,7 @@ type options struct {
 	maxTime                       time.Duration
 	spn, mutual, keytab, krb5conf string
 	delegation                    string
+	impersonate                   string
 	noChannelBinding, http11      bool
 	verbose                       bool
 	ccache, principal             string // --ccache, --principal: see ccache.go
@@ -124,6 +125,8 @@ Kerberos
       --principal NAME@REALM  that principal's cache of the collection; implies -u :
       --krb5-config FILE      krb5.conf (default: KRB5_CONFIG, /etc/krb5.conf)
       --delegation none|policy|always   Kerberos credential delegation (none)
+      --impersonate USER      act as USER through -u's (or --keytab's) service
+                              account: constrained delegation (S4U2Self+S4U2Proxy)
       --no-channel-binding    send no TLS channel bindings
 Diagnostics
   -v, --verbose               every leg's headers, each token decoded; no secret
@@ -187,6 +190,7 @@ func parseArgs(args []string) (*options, error) {
 	str(&o.principal, []string{"principal"}, "use the cache of `NAME@REALM` from the collection; implies -u :")
 	str(&o.krb5conf, []string{"krb5-config"}, "Kerberos configuration `FILE` (default: KRB5_CONFIG, else /etc/krb5.conf)")
 	str(&o.delegation, []string{"delegation"}, "Kerberos credential delegation: none, policy (only to services trusted for delegation) or always")
+	str(&o.impersonate, []string{"impersonate"}, "act as `USER` through the service account of -u or --keytab (Kerberos constrained delegation, S4U2Self and S4U2Proxy)")
 	boolean(&o.noChannelBinding, []string{"no-channel-binding"}, "send no TLS channel bindings (for TLS-intercepting middleboxes)")
 	boolean(&o.http11, []string{"http1.1"}, "use HTTP/1.1 only")
 	boolean(&o.verbose, []string{"v", "verbose"}, "print every leg's request and response headers, tokens decoded")
@@ -364,6 +368,15 @@ func (o *options) setup(stdin *os.File, in *bufio.Reader, stderr io.Writer) (*cl
 
 	if !o.userSet && (o.ccache != "" || o.principal != "") {
 		c.creds = o.cacheCredentials()
+	}
+	if o.impersonate != "" {
+		// The service account's credentials get the user's tickets
+		// (MS-SFU); only Kerberos can use them.
+		if c.creds == nil {
+			return nil, errors.New("--impersonate needs the service account's credentials: -u service[:password], -u service --keytab FILE, or -u :")
+		}
+		c.creds = negotiate.Impersonate(c.creds, o.impersonate)
+		c.password = ""
 	}
 
 	if o.proxyUser != "" {

@@ -31,6 +31,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/negotiate-go/negotiate/internal/krb/wire"
 )
 
 // Encryption type numbers (RFC 3961 §8, RFC 8009, RFC 4757) accepted in
@@ -87,6 +89,8 @@ type Stats struct {
 	TGSBySPN    map[string]int // TGS-REQ messages per requested service name (without realm)
 	Errors      map[int32]int  // KRB-ERROR replies sent, by error code
 	Dropped     int            // requests ignored while SetDown(true)
+	S4U2Self    int            // TGS-REQ messages with PA-FOR-USER
+	S4U2Proxy   int            // TGS-REQ messages with cname-in-addl-tkt (and no PA-FOR-USER)
 	UDP, TCP    int            // requests by transport
 }
 
@@ -105,6 +109,12 @@ type principal struct {
 	// noForward denies the FORWARDABLE flag to tickets of (or for) this
 	// principal, like MIT's DISALLOW_FORWARDABLE attribute.
 	noForward bool
+	// Constrained delegation (s4u.go): trustedToAuth makes S4U2Self
+	// tickets forwardable; allowedToDelegateTo lists the S4U2Proxy
+	// targets; notDelegated marks a sensitive user.
+	trustedToAuth       bool
+	allowedToDelegateTo []string
+	notDelegated        bool
 }
 
 // A KDC is a running key distribution center for one realm. Its methods are
@@ -118,14 +128,24 @@ type KDC struct {
 	addr string
 	dir  string
 
-	wg     sync.WaitGroup
-	mu     sync.Mutex // guards everything below
-	db     map[string]*principal
-	offset time.Duration
-	down   bool
-	closed bool
-	conns  map[net.Conn]struct{}
-	stats  Stats
+	wg   sync.WaitGroup
+	mu   sync.Mutex // guards everything below
+	db   map[string]*principal
+	upns map[string]string // lower-cased user principal name -> principal name (SetUPN)
+	// referrals maps a lower-cased UPN suffix to the realm of its users
+	// (SetClientReferral).
+	referrals map[string]string
+	// serviceReferrals maps a service name to the realm the KDC refers
+	// its requests to (SetServiceReferral).
+	serviceReferrals map[string]string
+	// inbound holds the cross-realm TGT keys of the realms that trust
+	// this one (krbtgt/THIS@OTHER), by the other realm (Trust).
+	inbound map[string]*principal
+	offset  time.Duration
+	down    bool
+	closed  bool
+	conns   map[net.Conn]struct{}
+	stats   Stats
 }
 
 // New starts a KDC for realm on 127.0.0.1 and registers tb.Cleanup to stop
@@ -345,6 +365,7 @@ func (k *KDC) AddUser(name, password string) {
 	if old, ok := k.db[name]; ok {
 		p.kvno = old.kvno + 1
 		p.noForward = old.noForward
+		p.trustedToAuth, p.allowedToDelegateTo, p.notDelegated = old.trustedToAuth, old.allowedToDelegateTo, old.notDelegated
 	}
 	k.db[name] = p
 	k.mu.Unlock()
@@ -442,7 +463,7 @@ func (k *KDC) addRandom(name string, enctypes []int32) (*principal, error) {
 		if err != nil {
 			return nil, fmt.Errorf("negotiate: kdc: unsupported enctype %d", e)
 		}
-		kb := make([]byte, et.GetKeyByteSize())
+		kb := make([]byte, wire.KeyLength(e, et))
 		if _, err := rand.Read(kb); err != nil {
 			return nil, fmt.Errorf("negotiate: kdc: %w", err)
 		}

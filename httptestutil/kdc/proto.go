@@ -5,6 +5,7 @@
 package kdc
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -23,6 +24,8 @@ import (
 	"github.com/jcmturner/gokrb5/v8/iana/patype"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/negotiate-go/negotiate/internal/krb/wire"
 )
 
 // maxRequest bounds a request accepted over TCP (UDP is bounded by the
@@ -43,6 +46,9 @@ type kdcError struct {
 	code  int32
 	text  string
 	edata []byte
+	// crealm, if set, is the error's crealm: the client's realm in a
+	// client referral (KDC_ERR_WRONG_REALM, RFC 6806 §7).
+	crealm string
 }
 
 func (e *kdcError) Error() string { return fmt.Sprintf("kdc error %d: %s", e.code, e.text) }
@@ -121,6 +127,9 @@ func (k *KDC) errorReply(e *kdcError, body *messages.KDCReqBody, sname types.Pri
 	if body != nil && len(body.CName.NameString) > 0 {
 		m.CName = body.CName
 		m.CRealm = k.realm
+	}
+	if e.crealm != "" {
+		m.CRealm = e.crealm
 	}
 	b, err := m.Marshal()
 	if err != nil {
@@ -224,13 +233,28 @@ func (k *KDC) as(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 	if body.Realm != k.realm {
 		return body, nil, errf(errorcode.KDC_ERR_WRONG_REALM, "unknown realm")
 	}
-	if !validName(body.CName) {
+	if !validName(body.CName) && !validEnterpriseName(body.CName) {
 		return body, nil, errf(errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN, "client principal missing or invalid")
 	}
 	if !validName(body.SName) {
 		return body, nil, errf(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, "server principal missing or invalid")
 	}
 	cname := nameOf(body.CName)
+	// The ticket names the client by its canonical name; the reply does
+	// too when the client asked for canonicalization (RFC 6806 §5).
+	canonical, replyCName := body.CName, body.CName
+	if body.CName.NameType == nametype.KRB_NT_ENTERPRISE && len(body.CName.NameString) == 1 {
+		if ref := k.clientReferral(body.CName.NameString[0]); ref != "" {
+			e := errf(errorcode.KDC_ERR_WRONG_REALM, "client in another realm")
+			e.crealm = ref
+			return body, nil, e
+		}
+		cname = k.resolveEnterprise(body.CName.NameString[0])
+		canonical = types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, cname)
+		if types.IsFlagSet(&body.KDCOptions, flags.Canonicalize) {
+			replyCName = canonical
+		}
+	}
 	client, ok := k.lookup(cname)
 	if !ok || strings.HasPrefix(cname, "krbtgt/") {
 		return body, nil, errf(errorcode.KDC_ERR_C_PRINCIPAL_UNKNOWN, "client not found in Kerberos database")
@@ -292,7 +316,7 @@ func (k *KDC) as(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 	}
 
 	g := grant{
-		cname:     body.CName,
+		cname:     canonical,
 		server:    server,
 		sname:     body.SName,
 		sessEtype: sessEtype,
@@ -325,7 +349,7 @@ func (k *KDC) as(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		MsgType: msgtype.KRB_AS_REP,
 		PAData:  types.PADataSequence{k.etypeInfo2(client, []int32{replyEtype})},
 		CRealm:  k.realm,
-		CName:   body.CName,
+		CName:   replyCName,
 		Ticket:  tkt,
 		EncPart: encData,
 	}}
@@ -338,6 +362,7 @@ func (k *KDC) as(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 
 // grant is what a new ticket is to say.
 type grant struct {
+	crealm    string // the client's realm; "" for this KDC's
 	cname     types.PrincipalName
 	server    *principal
 	sname     types.PrincipalName
@@ -369,11 +394,12 @@ type grant struct {
 func (k *KDC) mint(g grant) (messages.Ticket, types.EncryptionKey, messages.EncTicketPart, *kdcError) {
 	var zero messages.Ticket
 	now := kerberosTime(k.now())
-	et, err := crypto.GetEtype(g.sessEtype)
-	if err != nil {
+	if _, err := crypto.GetEtype(g.sessEtype); err != nil {
 		return zero, types.EncryptionKey{}, messages.EncTicketPart{}, errf(errorcode.KDC_ERR_ETYPE_NOSUPP, "unsupported session key type")
 	}
-	sess, err := types.GenerateEncryptionKey(et)
+	// wire.RandomKey, not gokrb5's GenerateEncryptionKey, which makes
+	// 24-byte aes256-cts-hmac-sha384-192 keys (they are 32 bytes).
+	sess, err := wire.RandomKey(g.sessEtype)
 	if err != nil {
 		return zero, types.EncryptionKey{}, messages.EncTicketPart{}, errf(errorcode.KRB_ERR_GENERIC, "cannot make a session key")
 	}
@@ -437,7 +463,7 @@ func (k *KDC) mint(g grant) (messages.Ticket, types.EncryptionKey, messages.EncT
 	etp := messages.EncTicketPart{
 		Flags:     fl,
 		Key:       sess,
-		CRealm:    k.realm,
+		CRealm:    cmp.Or(g.crealm, k.realm),
 		CName:     g.cname,
 		Transited: messages.TransitedEncoding{TRType: 1, Contents: []byte{}}, // DOMAIN-X500-COMPRESS, empty (RFC 4120 §3.3.3.2)
 		AuthTime:  authtime,
@@ -530,10 +556,18 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		return &body, nil, errf(errorcode.KRB_AP_ERR_MSG_TYPE, "malformed AP-REQ in PA-TGS-REQ")
 	}
 	tgsName := "krbtgt/" + k.realm
-	if ap.Ticket.Realm != k.realm || nameOf(ap.Ticket.SName) != tgsName {
+	if nameOf(ap.Ticket.SName) != tgsName {
 		return &body, nil, errf(errorcode.KRB_AP_ERR_NOT_US, "ticket is not a TGT of this realm")
 	}
-	tgs, _ := k.lookup(tgsName)
+	// Our own TGT, or a cross-realm TGT from a realm that trusts us
+	// (Trust): the ticket's realm is the KDC that issued it.
+	tgs, ok := k.lookup(tgsName)
+	if ap.Ticket.Realm != k.realm {
+		tgs, ok = k.inboundTGS(ap.Ticket.Realm)
+	}
+	if !ok {
+		return &body, nil, errf(errorcode.KRB_AP_ERR_NOT_US, "ticket is not a TGT of this realm")
+	}
 	if ap.Ticket.EncPart.KVNO != 0 && ap.Ticket.EncPart.KVNO != tgs.kvno {
 		return &body, nil, errf(errorcode.KRB_AP_ERR_BADKEYVER, "key version not available")
 	}
@@ -583,6 +617,7 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 	}
 
 	g := grant{
+		crealm:     tp.CRealm,
 		cname:      tp.CName,
 		authtime:   tp.AuthTime,
 		caddr:      tp.CAddr,
@@ -632,6 +667,12 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		if !validName(body.SName) {
 			return &body, nil, errf(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, "server principal missing or invalid")
 		}
+		if ref, ok := k.serviceReferral(spn); ok {
+			// A KDC referral (RFC 6806 §8): a TGT for the realm that
+			// holds the service, instead of its ticket.
+			spn = "krbtgt/" + ref
+			body.SName = types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", ref}}
+		}
 		server, ok := k.lookup(spn)
 		if !ok {
 			return &body, nil, errf(errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN, "server not found in Kerberos database")
@@ -641,6 +682,9 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 			return &body, nil, errf(errorcode.KDC_ERR_ETYPE_NOSUPP, "no common encryption type for the session key")
 		}
 		g.server, g.sname, g.sessEtype = server, body.SName, e
+		if kerr := k.s4u(m.PAData, &body, &tp, &g); kerr != nil {
+			return &body, nil, kerr
+		}
 	}
 	tkt, sess, etp, kerr := k.mint(g)
 	if kerr != nil {
@@ -666,7 +710,7 @@ func (k *KDC) tgs(raw []byte) (*messages.KDCReqBody, []byte, *kdcError) {
 		PVNO:    iana.PVNO,
 		MsgType: msgtype.KRB_TGS_REP,
 		CRealm:  tp.CRealm,
-		CName:   tp.CName,
+		CName:   g.cname, // the TGT's client, or the user of S4U (s4u.go)
 		Ticket:  tkt,
 		EncPart: encData,
 	}}

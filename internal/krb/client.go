@@ -85,6 +85,14 @@ type Client struct {
 	// ticket rather than once per request.
 	keys wire.KeyCache
 
+	// s4u is set on a Client that impersonates a user through a
+	// service's credentials (s4u.go).
+	s4u *s4u
+	// enterprise: cname is an enterprise name (a UPN, RFC 6806 §5) that
+	// the KDC canonicalizes, possibly referring us to another realm
+	// (upn.go).
+	enterprise bool
+
 	flights  singleflight.Group
 	asCount  atomic.Int64
 	tgsCount atomic.Int64
@@ -105,6 +113,10 @@ type cred struct {
 	renewable bool
 	flags     asn1.BitString // TicketFlags as the KDC reported them
 	authTime  time.Time
+	// cname and crealm are the ticket's client as the KDC named it, when
+	// known and possibly other than the Client's (S4U).
+	cname  types.PrincipalName
+	crealm string
 
 	derOnce sync.Once
 	der     []byte // the ticket's DER, for the AP-REQ
@@ -139,6 +151,7 @@ func newClient(user, realm string, cfg *config.Config) *Client {
 	c := &Client{cfg: cfg, now: time.Now, tickets: map[string]*cred{}, spns: map[string]spnTarget{}}
 	if cfg == nil {
 		c.cfg = config.New()
+		applyEnctypeDefaults(c.cfg, "")
 	}
 	if i := strings.LastIndex(user, "@"); i >= 0 {
 		if realm == "" {
@@ -169,6 +182,7 @@ func NewPasswordClient(user, realm, password string, cfg *config.Config) *Client
 	c := newClient(user, realm, cfg)
 	c.password = password
 	c.hasPass = true
+	c.enterpriseIfUnknownRealm(user)
 	return c
 }
 
@@ -234,8 +248,17 @@ func NewCCacheClient(cc *credentials.CCache, cfg *config.Config) (*Client, error
 	return c, nil
 }
 
-// Principal returns the client principal as user@REALM.
+// Principal returns the client principal as user@REALM: for a UPN login,
+// the canonical name the KDC gave once logged in.
 func (c *Client) Principal() string {
+	if c.enterprise {
+		c.mu.Lock()
+		tgt := c.tgt
+		c.mu.Unlock()
+		if tgt != nil && tgt.crealm != "" {
+			return tgt.cname.PrincipalNameString() + "@" + tgt.crealm
+		}
+	}
 	return c.cname.PrincipalNameString() + "@" + c.realm
 }
 
@@ -399,11 +422,16 @@ func (c *Client) share(ctx context.Context, key string, f func(context.Context) 
 // fetchServiceTicket gets a ticket for sname@realm with TGS exchanges,
 // following cross-realm referrals.
 func (c *Client) fetchServiceTicket(ctx context.Context, sname types.PrincipalName, realm string) (*cred, error) {
+	if c.s4u != nil {
+		return c.s4uServiceTicket(ctx, sname, realm)
+	}
 	tgt, err := c.getTGT(ctx)
 	if err != nil {
 		return nil, err
 	}
-	kdcRealm := c.realm
+	// The TGT's realm: the client's, or the one a UPN login was
+	// referred to.
+	kdcRealm := tgt.ticket.Realm
 	for hop := 0; hop <= maxReferrals; hop++ {
 		target := sname
 		if realm != kdcRealm {
@@ -421,11 +449,22 @@ func (c *Client) fetchServiceTicket(ctx context.Context, sname types.PrincipalNa
 			cr, err = c.tgsExchange(ctx, kdcRealm, tgt, target, false, false, ticketKey(sname, realm))
 		}
 		if err != nil {
+			var ke *Error
+			if realm != kdcRealm && errors.As(err, &ke) && ke.Code == errorcode.KDC_ERR_S_PRINCIPAL_UNKNOWN {
+				// No krbtgt/REALM@KDCREALM: the realms do not trust
+				// each other, directly or by a [capaths] path.
+				return nil, fmt.Errorf("%w from %s to %s: %w", ErrNoRealmPath, kdcRealm, realm, err)
+			}
 			return nil, err
 		}
 		sn := cr.ticket.SName
 		if len(sn.NameString) == 2 && sn.NameString[0] == "krbtgt" && !sn.Equal(sname) {
-			// A (referral) TGT for another realm: continue there.
+			// A TGT for another realm: continue there. Asked for the
+			// service itself, it is a KDC referral (RFC 6806 §8): the
+			// service is in that realm.
+			if target.Equal(sname) {
+				realm = sn.NameString[1]
+			}
 			tgt, kdcRealm = cr, sn.NameString[1]
 			continue
 		}
@@ -437,6 +476,9 @@ func (c *Client) fetchServiceTicket(ctx context.Context, sname types.PrincipalNa
 // getTGT returns a TGT for the client's realm: the cached one while valid,
 // else a renewed one, else a new one from an AS exchange.
 func (c *Client) getTGT(ctx context.Context) (*cred, error) {
+	if c.s4u != nil {
+		return nil, fmt.Errorf("negotiate: kerberos: %s is impersonated (S4U) and has no TGT to delegate: %w", c.Principal(), gss.ErrNoCredentials)
+	}
 	c.mu.Lock()
 	tgt := c.tgt
 	c.mu.Unlock()
@@ -469,8 +511,8 @@ func (c *Client) getTGT(ctx context.Context) (*cred, error) {
 		var renewErr error
 		if tgt != nil && tgt.renewable && now.Before(tgt.end) && now.Before(tgt.renewTill) {
 			// RFC 4120 §3.3.3: renew the TGT before it expires.
-			krbtgt := types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", c.realm}}
-			cr, err := c.tgsExchange(fctx, c.realm, tgt, krbtgt, true, false, c.Principal())
+			krbtgt := types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", tgt.ticket.Realm}}
+			cr, err := c.tgsExchange(fctx, tgt.ticket.Realm, tgt, krbtgt, true, false, c.Principal())
 			if err == nil {
 				c.setTGT(cr)
 				return cr, nil
@@ -549,12 +591,35 @@ func (c *Client) exchange(ctx context.Context, realm string, req []byte, princip
 // forward asks for a forwarded ticket (the FORWARDED and FORWARDABLE
 // options, no addresses). about names the principal errors concern.
 func (c *Client) tgsExchange(ctx context.Context, kdcRealm string, tgt *cred, sname types.PrincipalName, renew, forward bool, about string) (*cred, error) {
-	req, err := messages.NewTGSReq(c.cname, kdcRealm, c.cfg, tgt.ticket, tgt.key, sname, renew)
+	// The authenticator names the TGT's client: for a UPN login, the
+	// canonical name the KDC gave.
+	cname := c.cname
+	if tgt.crealm != "" {
+		cname = tgt.cname
+	}
+	req, err := messages.NewTGSReq(cname, kdcRealm, c.cfg, tgt.ticket, tgt.key, sname, renew)
 	if err != nil {
 		return nil, fmt.Errorf("negotiate: kerberos: building TGS-REQ: %v", err)
 	}
 	if forward {
 		if err := forwardReq(&req, tgt); err != nil {
+			return nil, err
+		}
+	} else {
+		if !renew && (len(sname.NameString) == 0 || sname.NameString[0] != "krbtgt") {
+			// Ask for a service with name-canonicalize, so that a KDC
+			// that does not hold it may refer us to the realm that
+			// does (RFC 6806 §8), as MIT krb5 and Windows clients do.
+			types.SetFlag(&req.ReqBody.KDCOptions, flags.Canonicalize)
+		}
+		// gokrb5 names the TGT's realm as the authenticator's crealm;
+		// past the first cross-realm hop that is not the client's
+		// (RFC 4120 §5.5.1), and the KDC answers KRB_AP_ERR_BADMATCH.
+		crealm := c.realm
+		if tgt.crealm != "" {
+			crealm = tgt.crealm
+		}
+		if err := signTGSReq(&req, tgt, crealm); err != nil {
 			return nil, err
 		}
 	}
@@ -587,7 +652,11 @@ func (c *Client) tgsExchange(ctx context.Context, kdcRealm string, tgt *cred, sn
 	if part.Nonce != req.ReqBody.Nonce {
 		return nil, fmt.Errorf("negotiate: kerberos: TGS-REP nonce does not match the request: %w", gss.ErrRejected)
 	}
-	return credFromRep(rep.Ticket, part), nil
+	cr := credFromRep(rep.Ticket, part)
+	if c.enterprise {
+		cr.cname, cr.crealm = rep.CName, rep.CRealm
+	}
+	return cr, nil
 }
 
 func credFromRep(t messages.Ticket, p messages.EncKDCRepPart) *cred {
@@ -611,84 +680,114 @@ func credFromRep(t messages.Ticket, p messages.EncKDCRepPart) *cred {
 // first, then, on KDC_ERR_PREAUTH_REQUIRED, one with PA-ENC-TIMESTAMP
 // encrypted in the key the KDC's ETYPE-INFO2 names (salt and s2kparams).
 func (c *Client) asExchange(ctx context.Context) (*cred, error) {
+	realm := c.realm
+	for hop := 0; ; hop++ {
+		cr, referral, err := c.asExchangeAt(ctx, realm)
+		if referral == "" {
+			return cr, err
+		}
+		// RFC 6806 §7: the KDC says the client's realm is another one.
+		if hop >= maxReferrals {
+			return nil, fmt.Errorf("negotiate: kerberos: too many client referrals logging in %s (last to %s): %w", c.Principal(), referral, gss.ErrRejected)
+		}
+		realm = referral
+	}
+}
+
+// asExchangeAt is asExchange at realm's KDC. For an enterprise name, a
+// client referral (KDC_ERR_WRONG_REALM naming another crealm) is returned
+// as referral instead of an error.
+func (c *Client) asExchangeAt(ctx context.Context, realm string) (_ *cred, referral string, _ error) {
 	c.asCount.Add(1)
-	req, err := messages.NewASReqForTGT(c.realm, c.cfg, c.cname)
+	req, err := messages.NewASReqForTGT(realm, c.cfg, c.cname)
 	if err != nil {
-		return nil, fmt.Errorf("negotiate: kerberos: building AS-REQ: %v", err)
+		return nil, "", fmt.Errorf("negotiate: kerberos: building AS-REQ: %v", err)
 	}
 	// A forwardable TGT, whatever krb5.conf says, so that the
 	// credentials can be delegated when asked (Windows clients ask for
 	// forwardable TGTs too). It costs nothing when not delegating.
 	types.SetFlag(&req.ReqBody.KDCOptions, flags.Forwardable)
+	if c.enterprise {
+		types.SetFlag(&req.ReqBody.KDCOptions, flags.Canonicalize)
+	}
 	if req.ReqBody.Nonce, err = nonce(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	b, err := req.Marshal()
 	if err != nil {
-		return nil, fmt.Errorf("negotiate: kerberos: encoding AS-REQ: %v", err)
+		return nil, "", fmt.Errorf("negotiate: kerberos: encoding AS-REQ: %v", err)
 	}
 	var hints types.PADataSequence
-	rb, err := c.send(ctx, c.realm, b)
+	rb, err := c.send(ctx, realm, b)
 	var ke messages.KRBError
 	if errors.As(err, &ke) && ke.ErrorCode == errorcode.KDC_ERR_PREAUTH_REQUIRED {
 		// RFC 4120 §5.2.7: the e-data lists the acceptable PA-DATA
 		// with ETYPE-INFO2 (enctype, salt, s2kparams).
 		if len(ke.EData) > 0 {
 			if hints, err = parsePAData(ke.EData); err != nil {
-				return nil, fmt.Errorf("negotiate: kerberos: bad PREAUTH_REQUIRED e-data from KDC: %w", gss.ErrMalformedToken)
+				return nil, "", fmt.Errorf("negotiate: kerberos: bad PREAUTH_REQUIRED e-data from KDC: %w", gss.ErrMalformedToken)
 			}
 		}
 		pa, perr := c.encTimestamp(hints)
 		if perr != nil {
-			return nil, perr
+			return nil, "", perr
 		}
 		req.PAData = append(req.PAData, pa)
 		if b, err = req.Marshal(); err != nil {
-			return nil, fmt.Errorf("negotiate: kerberos: encoding AS-REQ: %v", err)
+			return nil, "", fmt.Errorf("negotiate: kerberos: encoding AS-REQ: %v", err)
 		}
-		rb, err = c.send(ctx, c.realm, b)
+		rb, err = c.send(ctx, realm, b)
 	}
 	if errors.As(err, &ke) {
+		if c.enterprise && ke.ErrorCode == errorcode.KDC_ERR_WRONG_REALM && ke.CRealm != "" && ke.CRealm != realm {
+			return nil, ke.CRealm, nil
+		}
 		e := newError(ke, c.Principal(), c.now())
 		e.Login, e.Keytab = true, !c.hasPass
-		return nil, e
+		return nil, "", e
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	rep, err := parseASRep(rb)
 	if err != nil {
-		return nil, fmt.Errorf("negotiate: kerberos: bad AS-REP from KDC: %w", gss.ErrMalformedToken)
+		return nil, "", fmt.Errorf("negotiate: kerberos: bad AS-REP from KDC: %w", gss.ErrMalformedToken)
 	}
 	// The reply's own PA-DATA (ETYPE-INFO2) take precedence for the salt.
 	key, err := c.clientKey(rep.EncPart.EType, append(append(types.PADataSequence{}, rep.PAData...), hints...))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	plain, err := decryptEncPart(rep.EncPart, key, keyusage.AS_REP_ENCPART)
 	if err != nil && !errors.Is(err, errDecrypt) {
-		return nil, err
+		return nil, "", err
 	}
 	if err != nil {
 		// RFC 4120 §3.1.5: a reply we cannot decrypt means a wrong
 		// password (or keytab) when the KDC did not check pre-auth.
-		return nil, &Error{Code: errorcode.KRB_AP_ERR_BAD_INTEGRITY, Name: "KRB_AP_ERR_BAD_INTEGRITY", Principal: c.Principal(), Text: "cannot decrypt the AS-REP", Err: gss.ErrRejected, Login: true, Keytab: !c.hasPass}
+		return nil, "", &Error{Code: errorcode.KRB_AP_ERR_BAD_INTEGRITY, Name: "KRB_AP_ERR_BAD_INTEGRITY", Principal: c.Principal(), Text: "cannot decrypt the AS-REP", Err: gss.ErrRejected, Login: true, Keytab: !c.hasPass}
 	}
 	part, err := parseEncKDCRepPart(plain)
 	if err != nil {
-		return nil, fmt.Errorf("negotiate: kerberos: bad AS-REP encrypted part: %w", gss.ErrMalformedToken)
+		return nil, "", fmt.Errorf("negotiate: kerberos: bad AS-REP encrypted part: %w", gss.ErrMalformedToken)
 	}
 	if part.Nonce != req.ReqBody.Nonce {
-		return nil, fmt.Errorf("negotiate: kerberos: AS-REP nonce does not match the request: %w", gss.ErrRejected)
+		return nil, "", fmt.Errorf("negotiate: kerberos: AS-REP nonce does not match the request: %w", gss.ErrRejected)
 	}
-	if !rep.CName.Equal(c.cname) && !c.cfg.LibDefaults.Canonicalize {
-		return nil, fmt.Errorf("negotiate: kerberos: AS-REP is for another client: %w", gss.ErrRejected)
+	if !rep.CName.Equal(c.cname) && !c.cfg.LibDefaults.Canonicalize && !c.enterprise {
+		return nil, "", fmt.Errorf("negotiate: kerberos: AS-REP is for another client: %w", gss.ErrRejected)
 	}
 	// RFC 4120 §3.1.5: the KDC's time must be within the allowed skew.
 	if skew := part.AuthTime.Sub(c.now()); skew > c.clockSkew() || -skew > c.clockSkew() {
-		return nil, &Error{Code: errorcode.KRB_AP_ERR_SKEW, Name: "KRB_AP_ERR_SKEW", Principal: c.Principal(), Skew: skew, Err: gss.ErrClockSkew}
+		return nil, "", &Error{Code: errorcode.KRB_AP_ERR_SKEW, Name: "KRB_AP_ERR_SKEW", Principal: c.Principal(), Skew: skew, Err: gss.ErrClockSkew}
 	}
-	return credFromRep(rep.Ticket, part), nil
+	cr := credFromRep(rep.Ticket, part)
+	if c.enterprise {
+		// The canonical name and realm (RFC 6806 §5), for the
+		// authenticators and for Principal.
+		cr.cname, cr.crealm = rep.CName, rep.CRealm
+	}
+	return cr, "", nil
 }
 
 func (c *Client) clockSkew() time.Duration {

@@ -146,11 +146,11 @@ func parseConfig(text string) (*config.Config, error) {
 	}
 	if err := gerr; err != nil {
 		var unsupported config.UnsupportedDirective
-		if errors.As(err, &unsupported) && cfg != nil {
-			return cfg, nil
+		if !errors.As(err, &unsupported) || cfg == nil {
+			return nil, fmt.Errorf("negotiate: parsing krb5.conf: %w (%w)", gss.ErrNoCredentials, err)
 		}
-		return nil, fmt.Errorf("negotiate: parsing krb5.conf: %w (%w)", gss.ErrNoCredentials, err)
 	}
+	applyEnctypeDefaults(cfg, strings.Join(sections["libdefaults"], "\n"))
 	return cfg, nil
 }
 

@@ -40,7 +40,11 @@ type Error struct {
 // Error implements the error interface.
 func (e *Error) Error() string {
 	if cause := e.cause(); cause != "" {
-		return "negotiate: " + cause + " (" + e.Name + ")"
+		msg := "negotiate: " + cause + " (" + e.Name + ")"
+		if e.Code == errorcode.KDC_ERR_ETYPE_NOSUPP {
+			msg += etypeNoSuppHint
+		}
+		return msg
 	}
 	msg := "negotiate: kerberos error " + e.Name
 	if e.Principal != "" {
@@ -48,6 +52,9 @@ func (e *Error) Error() string {
 	}
 	if e.Text != "" {
 		msg += fmt.Sprintf(": %q", e.Text)
+	}
+	if e.Code == errorcode.KDC_ERR_ETYPE_NOSUPP {
+		msg += etypeNoSuppHint
 	}
 	return msg
 }
@@ -99,6 +106,14 @@ func (e *Error) cause() string {
 	}
 	return ""
 }
+
+// etypeNoSuppHint explains KDC_ERR_ETYPE_NOSUPP, which names no enctype.
+const etypeNoSuppHint = " (the KDC has no key for the principal in any encryption type we asked for; " +
+	"we ask for AES (aes256/aes128-cts-hmac-sha1-96, and the RFC 8009 aes256-cts-hmac-sha384-192 and " +
+	"aes128-cts-hmac-sha256-128) unless krb5.conf's default_tkt_enctypes, default_tgs_enctypes or " +
+	"permitted_enctypes say otherwise, and RC4 (arcfour-hmac) only when they list it: an RC4-only " +
+	"account needs arcfour-hmac listed there, or better AES keys (Active Directory: " +
+	"msDS-SupportedEncryptionTypes and a password change))"
 
 // Unwrap returns the gss sentinel.
 func (e *Error) Unwrap() error { return e.Err }

@@ -249,7 +249,7 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 	// random initial sequence number below 2^30. The subkey comes first:
 	// a delegated credential is encrypted in it.
 	var rnd [4]byte
-	seed := make([]byte, et.GetKeyByteSize())
+	seed := make([]byte, wire.KeyLength(key.KeyType, et))
 	if _, err := rand.Read(seed); err != nil {
 		return nil, err
 	}
@@ -262,10 +262,16 @@ func (i *Initiator) apReq(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	now := i.opts.Now().UTC()
+	// The authenticator names the ticket's client (RFC 4120 §3.2.3): the
+	// Client's, unless the KDC named another one (S4U).
+	crealm, cname := i.c.realm, i.c.cname
+	if cr.crealm != "" {
+		crealm, cname = cr.crealm, cr.cname
+	}
 	auth := types.Authenticator{
 		AVNO:   5,
-		CRealm: i.c.realm,
-		CName:  i.c.cname,
+		CRealm: crealm,
+		CName:  cname,
 		Cksum:  types.Checksum{CksumType: chksumGSS, Checksum: gssChecksum(i.opts.ChannelBindings, i.checksumFlags(), deleg)},
 		CTime:  now.Truncate(time.Second),
 		Cusec:  now.Nanosecond() / 1000,

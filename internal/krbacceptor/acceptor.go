@@ -404,8 +404,7 @@ func (a *Acceptor) apRep(auth *types.Authenticator, res *Result) ([]byte, error)
 	if res.initSubkey.KeyType != 0 {
 		kt = res.initSubkey.KeyType
 	}
-	et, err := crypto.GetEtype(kt)
-	if err != nil {
+	if _, err := crypto.GetEtype(kt); err != nil {
 		return nil, fmt.Errorf("%w: unsupported enctype", ErrMalformed)
 	}
 	// RFC 1964-style tokens (RC4-HMAC, RFC 4757 §7) cannot name the key
@@ -413,7 +412,8 @@ func (a *Acceptor) apRep(auth *types.Authenticator, res *Result) ([]byte, error)
 	// subkey and both sides keep the initiator's; so do we.
 	var sub types.EncryptionKey
 	if kt != etypeID.RC4_HMAC && kt != etypeID.RC4_HMAC_EXP {
-		sub, err = types.GenerateEncryptionKey(et)
+		var err error
+		sub, err = wire.RandomKey(kt) // gokrb5's GenerateEncryptionKey is wrong for enctype 20
 		if err != nil {
 			return nil, fmt.Errorf("negotiate: krbacceptor: %w", err)
 		}

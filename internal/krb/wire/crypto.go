@@ -52,8 +52,8 @@ func DeriveKeys(key types.EncryptionKey, usage uint32) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enctype %d not supported", key.KeyType)
 	}
-	if len(key.KeyValue) != et.GetKeyByteSize() {
-		return nil, fmt.Errorf("key of enctype %d has %d bytes, want %d", key.KeyType, len(key.KeyValue), et.GetKeyByteSize())
+	if n := KeyLength(key.KeyType, et); len(key.KeyValue) != n {
+		return nil, fmt.Errorf("key of enctype %d has %d bytes, want %d", key.KeyType, len(key.KeyValue), n)
 	}
 	k := &Keys{etype: key.KeyType, usage: usage, et: et}
 	if key.KeyType != etypeID.AES128_CTS_HMAC_SHA1_96 && key.KeyType != etypeID.AES256_CTS_HMAC_SHA1_96 {
@@ -275,4 +275,29 @@ func (c *KeyCache) Get(key types.EncryptionKey, usage uint32) (*Keys, error) {
 	// A new slice, so that readers ranging over the old one are safe.
 	c.m[string(key.KeyValue)] = append(old[:len(old):len(old)], k)
 	return k, nil
+}
+
+// KeyLength is the length in bytes of a protocol key of keyType, whose
+// gokrb5 etype is et. For aes256-cts-hmac-sha384-192 it is 32 (RFC 8009
+// §3: AES-256), where gokrb5's GetKeyByteSize reports 24, the size of its
+// Kc and Ki; a 24-byte random key or subkey of that enctype is unusable.
+func KeyLength(keyType int32, et etype.EType) int {
+	if keyType == etypeID.AES256_CTS_HMAC_SHA384_192 {
+		return 32
+	}
+	return et.GetKeyByteSize()
+}
+
+// RandomKey returns a new random protocol key of keyType (RFC 3961
+// random-to-key of a random seed of the key's length).
+func RandomKey(keyType int32) (types.EncryptionKey, error) {
+	et, err := crypto.GetEtype(keyType)
+	if err != nil {
+		return types.EncryptionKey{}, fmt.Errorf("enctype %d not supported", keyType)
+	}
+	seed := make([]byte, KeyLength(keyType, et))
+	if _, err := rand.Read(seed); err != nil {
+		return types.EncryptionKey{}, err
+	}
+	return types.EncryptionKey{KeyType: keyType, KeyValue: et.RandomToKey(seed)}, nil
 }
