@@ -726,3 +726,59 @@ func FuzzKDC(f *testing.F) {
 		}
 	})
 }
+
+// TestKeytabFiles: Keytab and AddService hand out keytab files (the MIT
+// format gokrb5 and MIT tools read) with the principal's current keys, and
+// WriteKeytab writes the same to disk, private to its owner.
+func TestKeytabFiles(t *testing.T) {
+	k := New(t, testRealm, &Options{Enctypes: []int32{AES256SHA1, RC4HMAC}})
+	k.AddUser("alice", "pw")
+	k.AddService(testSPN)
+	second := k.AddService(testSPN) // re-keyed: kvno 2
+	tests := []struct {
+		name     string
+		b        []byte
+		nameType int32
+		kvno     uint32
+	}{
+		{"alice", k.Keytab("alice"), nametype.KRB_NT_PRINCIPAL, 1},
+		{testSPN, k.Keytab(testSPN), nametype.KRB_NT_SRV_INST, 2},
+		{"AddService", second, nametype.KRB_NT_SRV_INST, 2},
+	}
+	for _, tt := range tests {
+		kt := parsedKeytab(tt.b)
+		if len(kt.Entries) != 2 {
+			t.Fatalf("Keytab(%q): %d entries; want one per enctype, 2", tt.name, len(kt.Entries))
+		}
+		for _, e := range kt.Entries {
+			if e.KVNO != tt.kvno || e.Principal.NameType != tt.nameType || e.Principal.Realm != testRealm {
+				t.Errorf("Keytab(%q) entry: kvno %d, name type %d, realm %q; want %d, %d, %q", tt.name, e.KVNO, e.Principal.NameType, e.Principal.Realm, tt.kvno, tt.nameType, testRealm)
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "alice.keytab")
+	if err := k.WriteKeytab(path, "alice"); err != nil {
+		t.Fatalf("WriteKeytab(alice) = %v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := parsedKeytab(b), parsedKeytab(k.Keytab("alice"))
+	for i := range want.Entries {
+		if !bytes.Equal(got.Entries[i].Key.KeyValue, want.Entries[i].Key.KeyValue) {
+			t.Errorf("WriteKeytab: entry %d holds another key than Keytab's", i)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("WriteKeytab: file mode %v; want 0600", fi.Mode().Perm())
+	}
+	if b := k.Keytab("nobody"); b != nil {
+		t.Errorf("Keytab(nobody) = %d bytes; want nil", len(b))
+	}
+	if err := k.WriteKeytab(filepath.Join(t.TempDir(), "x"), "nobody"); err == nil {
+		t.Errorf("WriteKeytab(nobody) = nil; want an error")
+	}
+}
