@@ -8,6 +8,12 @@
 // §7.2.1, §7.2.2), with helpers that write a krb5.conf, keytabs and MIT
 // credential caches for the principals it knows.
 //
+// A program (a demo, say) starts one with Start and stops it with Close; a
+// test may use New, which closes it when the test ends. What it hands out
+// are paths (Krb5ConfPath, WriteKeytab, WriteCCache) and keytab files as
+// bytes (AddService, Keytab), so its users need no Kerberos library of
+// their own.
+//
 // It is meant for tests only: keys live in memory, there is no PAC, no FAST,
 // no cross-realm trust, no S4U, and the KDC keeps no replay cache of its own.
 package kdc
