@@ -61,8 +61,9 @@ type Config struct {
 
 	// TLS chooses the certificate and TLS versions of NewTLSServer and
 	// StartTLS. Nil means httptest's certificate (for 127.0.0.1 and ::1),
-	// or, for a server whose URL names localhost (Kerberos), a generated
-	// certificate for localhost, 127.0.0.1 and ::1.
+	// or, for a server whose URL names localhost (Kerberos) or that offers
+	// HTTP/2, a generated SHA-256 RSA certificate for localhost, 127.0.0.1
+	// and ::1 (NewCertificate). TLSOptions.Certificate serves a given one.
 	TLS *TLSOptions
 
 	// H2, on a TLS server, offers HTTP/2 beside HTTP/1.1 (ALPN) and answers
