@@ -19,7 +19,7 @@ import (
 func TestCCacheCollections(t *testing.T) {
 	k := newKDC(t, nil)
 	k.AddUser("bob", krbPass)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	dir := t.TempDir()
 	if err := k.WriteCCache(filepath.Join(dir, "tkt"), "alice", krbPass); err != nil {
 		t.Fatal(err)
@@ -54,7 +54,7 @@ func TestCCacheCollections(t *testing.T) {
 // from krb5.conf, as on Fedora; DescribeCache says what was used.
 func TestDefaultCredentialsKCM(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	srv := kcmtest.New(t)
 	p := filepath.Join(t.TempDir(), "cc")
 	if err := k.WriteCCache(p, "alice", krbPass); err != nil {
@@ -66,7 +66,7 @@ func TestDefaultCredentialsKCM(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Put("0", cc)
-	text, _ := os.ReadFile(k.Krb5Conf())
+	text, _ := os.ReadFile(k.Krb5ConfPath())
 	conf := filepath.Join(t.TempDir(), "krb5.conf")
 	os.WriteFile(conf, []byte(strings.Replace(string(text), "[libdefaults]", "[libdefaults]\n  kcm_socket = "+srv.Socket(), 1)), 0o600)
 	t.Setenv("KRB5CCNAME", "KCM:")
@@ -87,7 +87,7 @@ func TestDefaultCredentialsKCM(t *testing.T) {
 // the empty, one-byte and header-only files).
 func TestCCacheUnusable(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		name, mention string

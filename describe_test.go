@@ -55,11 +55,11 @@ func TestDescribeTokenHandshakes(t *testing.T) {
 	k := kdc.New(t, "EXAMPLE.TEST", nil)
 	k.AddUser("alice", krbPassword)
 	bob := map[string]string{`LAB\bob`: ntlmPass}
-	both := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Users: bob})
+	both := kerberosServer(t, k, httptestutil.Config{Users: bob})
 	// Offering only Negotiate makes NTLM travel inside SPNEGO; requiring
 	// the mechListMIC makes it show. (Each server re-keys HTTP/localhost:
 	// only the last one started can take Kerberos.)
-	negOnly := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Users: bob, Schemes: []string{"Negotiate"}, SPNEGORequireMIC: true})
+	negOnly := kerberosServer(t, k, httptestutil.Config{Users: bob, Schemes: []string{"Negotiate"}, SPNEGORequireMIC: true})
 	tests := []struct {
 		name     string
 		s        *httptestutil.Server
@@ -76,7 +76,7 @@ func TestDescribeTokenHandshakes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := &negotiate.Transport{Base: &http.Transport{}, Credentials: tt.creds, Krb5Config: k.Krb5Conf()}
+			tr := &negotiate.Transport{Base: &http.Transport{}, Credentials: tt.creds, Krb5Config: k.Krb5ConfPath()}
 			t.Cleanup(tr.CloseIdleConnections)
 			legs, err, respErr := describeLegs(t, tr, tt.s.URL)
 			if err != nil || respErr != nil {
@@ -172,8 +172,8 @@ func TestClockSkewAndUnknownPrincipal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := httptestutil.NewKerberosServer(t, tt.k, httptestutil.Config{})
-			tr := &negotiate.Transport{Base: &http.Transport{}, Credentials: alice, Krb5Config: tt.k.Krb5Conf(), DisableNTLM: true}
+			s := kerberosServer(t, tt.k, httptestutil.Config{})
+			tr := &negotiate.Transport{Base: &http.Transport{}, Credentials: alice, Krb5Config: tt.k.Krb5ConfPath(), DisableNTLM: true}
 			if tt.spn != "" {
 				tr.SPN.Hosts = map[string]string{"localhost": tt.spn}
 			}

@@ -18,7 +18,7 @@ func TestAESSHA2Service(t *testing.T) {
 	for _, et := range []int32{kdc.AES256SHA384, kdc.AES128SHA256} {
 		k := newKDC(t, nil)
 		kt := k.AddService("HTTP/localhost", et)
-		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: kt, ConnectionBound: true}})
+		s := kerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: kt, ConnectionBound: true}})
 		tr := krbTransport(t, k, krbAlice())
 		tr.Mutual = negotiate.MutualRequired
 		for i := range 2 {

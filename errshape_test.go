@@ -33,7 +33,7 @@ func authFailure(t testing.TB, resp *http.Response, err error, status int) error
 // ResponseError wrapping the cause.
 func TestOneErrorShape(t *testing.T) {
 	k := newKDC(t, nil)
-	krbServer := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	krbServer := kerberosServer(t, k, httptestutil.Config{})
 	ntlmServer := newNTLMServer(t, httptestutil.Config{})
 	secure := httptest.NewTLSServer(httptestutil.EchoHandler())
 	t.Cleanup(secure.Close)

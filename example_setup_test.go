@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/negotiate-go/negotiate"
@@ -44,23 +43,21 @@ func ExampleTransport_kerberosKeytab() {
 	}
 	defer os.RemoveAll(dir)
 	keytab := filepath.Join(dir, "batch.keytab")
-	if err := k.WriteKeytab(keytab, k.Keytab("batch")); err != nil {
+	if err := k.WriteKeytab(keytab, "batch"); err != nil {
 		log.Fatal(err)
 	}
-	srv := httptestutil.NewUnstartedServer(httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{
-		SPN: "HTTP/localhost", Keytab: k.AddService("HTTP/localhost"),
-	}})
-	srv.Start()
+	// The server's key for HTTP/localhost comes from the KDC; its URL
+	// names localhost, the host of that SPN.
+	srv := httptestutil.NewServer(httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{KDC: k}})
 	defer srv.Close()
-	serverURL := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1) // the SPN names the host
 
 	// The client.
 	tr := &negotiate.Transport{
 		Credentials: negotiate.Keytab("batch@EXAMPLE.TEST", keytab),
-		Krb5Config:  k.Krb5Conf(), // "" means KRB5_CONFIG, else /etc/krb5.conf
+		Krb5Config:  k.Krb5ConfPath(), // "" means KRB5_CONFIG, else /etc/krb5.conf
 	}
 	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Get(serverURL)
+	resp, err := (&http.Client{Transport: tr}).Get(srv.URL)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -73,7 +70,7 @@ func ExampleTransport_kerberosKeytab() {
 // proxy only, Credentials to the origin only. The proxy comes from Base's
 // Proxy func (by default HTTP_PROXY, HTTPS_PROXY and NO_PROXY).
 func ExampleTransport_proxy() {
-	proxy := httptestutil.NewProxy(httptestutil.Config{Users: map[string]string{`CORP\gateway`: "proxy pass"}})
+	proxy := httptestutil.NewServer(httptestutil.Config{Proxy: true, Users: map[string]string{`CORP\gateway`: "proxy pass"}})
 	defer proxy.Close()
 	origin := httptestutil.NewServer(httptestutil.Config{Users: map[string]string{`CORP\alice`: "s3cret"}})
 	defer origin.Close()

@@ -197,7 +197,7 @@ func TestKerberosIdentitiesBounded(t *testing.T) {
 		k.AddUser(name, pass)
 		creds = append(creds, func() *Credentials { return Password(name+"@"+realm, pass) })
 	}
-	tr := &Transport{Base: &http.Transport{}, Krb5Config: k.Krb5Conf(), MaxIdentities: 4,
+	tr := &Transport{Base: &http.Transport{}, Krb5Config: k.Krb5ConfPath(), MaxIdentities: 4,
 		SPN: SPNPolicy{Hosts: map[string]string{"127.0.0.1": "HTTP/127.0.0.1"}}}
 	defer tr.CloseIdleConnections()
 	for _, c := range creds {

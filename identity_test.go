@@ -194,7 +194,7 @@ type proxyWho struct{}
 // never carries bob's NTLM, and the other way round.
 func TestIdentityNTLMAfterNegotiate(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{
+	s := kerberosServer(t, k, httptestutil.Config{
 		Users:    map[string]string{`TEST\bob`: "hunter2"},
 		Kerberos: &httptestutil.KerberosConfig{ConnectionBound: true},
 	})
@@ -212,7 +212,7 @@ func TestIdentityNTLMAfterNegotiate(t *testing.T) {
 func TestIdentityCacheReinitialised(t *testing.T) {
 	k := newKDC(t, nil)
 	k.AddUser("bob", "bob-"+krbPass)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{
+	s := kerberosServer(t, k, httptestutil.Config{
 		Kerberos: &httptestutil.KerberosConfig{ConnectionBound: true},
 	})
 	path := filepath.Join(t.TempDir(), "krb5cc")

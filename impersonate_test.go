@@ -19,7 +19,7 @@ func TestImpersonate(t *testing.T) {
 	k.SetSensitive("dave", true)
 	k.AddUser("websvc", "websvc-pw")
 	k.AddUser("plainsvc", "plainsvc-pw")
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	k.SetConstrainedDelegation("websvc", true, "HTTP/localhost")
 	web := negotiate.Password("websvc@"+realm, "websvc-pw")
 
@@ -87,7 +87,7 @@ func TestImpersonate(t *testing.T) {
 func TestImpersonateSharesTickets(t *testing.T) {
 	k := newKDC(t, nil)
 	k.AddUser("websvc", "websvc-pw")
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	k.SetConstrainedDelegation("websvc", true, "HTTP/localhost")
 	web := negotiate.Password("websvc@"+realm, "websvc-pw")
 	tr := krbTransport(t, k, nil)

@@ -33,12 +33,13 @@ func proxyTransport(t testing.TB, proxy string, trust *httptest.Server, creds, p
 	return tr
 }
 
-func newProxy(t testing.TB, cfg httptestutil.Config) *httptestutil.Proxy {
+func newProxy(t testing.TB, cfg httptestutil.Config) *httptestutil.Server {
 	t.Helper()
 	if cfg.Users == nil {
 		cfg.Users = users
 	}
-	p := httptestutil.NewProxy(cfg)
+	cfg.Proxy = true
+	p := httptestutil.NewServer(cfg)
 	t.Cleanup(p.Close)
 	return p
 }
@@ -165,10 +166,7 @@ func TestProxyClosesAfterFirstChallenge(t *testing.T) {
 	secure := httptest.NewTLSServer(httptestutil.EchoHandler())
 	t.Cleanup(secure.Close)
 	for _, origin := range []*httptest.Server{plain, secure} {
-		p := httptestutil.NewUnstartedProxy(httptestutil.Config{Users: users})
-		p.CloseOnBareChallenge = 1
-		p.Start()
-		t.Cleanup(p.Close)
+		p := newProxy(t, httptestutil.Config{Faults: httptestutil.Faults{CloseOnBareChallenge: 1}})
 		resp, body := get(t, proxyTransport(t, p.URL, origin, nil, alice()), "GET", origin.URL+"/?q", "")
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: status %d body %q (%v)", origin.URL, resp.StatusCode, body, negotiate.ResponseError(resp))
@@ -218,7 +216,7 @@ func TestProxyUserinfo(t *testing.T) {
 	origin := httptest.NewServer(httptestutil.EchoHandler())
 	t.Cleanup(origin.Close)
 	var sawBasic atomic.Bool
-	p := httptestutil.NewUnstartedProxy(httptestutil.Config{Users: users})
+	p := httptestutil.NewUnstartedServer(httptestutil.Config{Users: users, Proxy: true})
 	inner := p.Config.Handler
 	p.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.Header.Get("Proxy-Authorization"), "Basic") {
@@ -242,14 +240,15 @@ func TestProxyUserinfo(t *testing.T) {
 
 func TestKerberosProxy(t *testing.T) {
 	k := newKDC(t, nil)
-	p := httptestutil.NewKerberosProxy(t, k, httptestutil.Config{})
+	p := httptestutil.NewServer(httptestutil.Config{Proxy: true, Kerberos: &httptestutil.KerberosConfig{KDC: k}})
+	t.Cleanup(p.Close)
 	origin := httptest.NewTLSServer(httptestutil.EchoHandler())
 	t.Cleanup(origin.Close)
 	plain := httptest.NewServer(httptestutil.EchoHandler())
 	t.Cleanup(plain.Close)
 	for _, o := range []*httptest.Server{plain, origin} {
 		tr := proxyTransport(t, p.URL, o, nil, krbAlice())
-		tr.Krb5Config = k.Krb5Conf()
+		tr.Krb5Config = k.Krb5ConfPath()
 		resp, body := get(t, tr, "PUT", o.URL, "kerberos proxy")
 		if resp.StatusCode != 200 || body != "kerberos proxy" {
 			t.Fatalf("%s: status %d body %q (%v)", o.URL, resp.StatusCode, body, negotiate.ResponseError(resp))
@@ -292,10 +291,11 @@ func TestProxyPreference(t *testing.T) {
 // requires Extended Protection checks (with the NTLM MIC).
 func TestProxyTunnelBindsToOrigin(t *testing.T) {
 	for _, alg := range []x509.SignatureAlgorithm{x509.SHA256WithRSA, x509.ECDSAWithSHA384} {
-		origin := httptestutil.NewTLSServerWithCert(httptestutil.Config{
+		origin := httptestutil.NewTLSServer(httptestutil.Config{
 			Users:              users,
 			ExtendedProtection: httptestutil.EPARequire,
-		}, httptestutil.TLSOptions{SignatureAlgorithm: alg})
+			TLS:                &httptestutil.TLSOptions{SignatureAlgorithm: alg},
+		})
 		t.Cleanup(origin.Close)
 		p := newProxy(t, httptestutil.Config{})
 		tr := proxyTransport(t, p.URL, origin.Server, bob(), alice())

@@ -68,7 +68,7 @@ func cnameDNS(t *testing.T, alias, canonical string) *net.Resolver {
 func TestSPNCanonicalize(t *testing.T) {
 	k := newKDC(t, nil)
 	var hosts []string
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{
+	s := kerberosServer(t, k, httptestutil.Config{
 		Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/real.example.test"},
 		Handler:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hosts = append(hosts, r.Host) }),
 	})

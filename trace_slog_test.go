@@ -22,14 +22,14 @@ import (
 // credential appears in the log.
 func TestSlogTrace(t *testing.T) {
 	k := newKDC(t, nil)
-	krbSrv := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	krbSrv := kerberosServer(t, k, httptestutil.Config{})
 	ntlmSrv := newNTLMServer(t, httptestutil.Config{})
 	basicSrv := httptestutil.NewTLSServer(httptestutil.Config{Users: users, Schemes: []string{`Basic realm="t"`}})
 	t.Cleanup(basicSrv.Close)
 
 	basicTr := newTransport(t, basicSrv, negotiate.Password("bob", "hunter2"))
 	basicTr.AllowBasic = true
-	proxy := httptestutil.NewProxy(httptestutil.Config{Users: map[string]string{`TEST\carol`: "pr0xy-pass"}})
+	proxy := httptestutil.NewServer(httptestutil.Config{Proxy: true, Users: map[string]string{`TEST\carol`: "pr0xy-pass"}})
 	t.Cleanup(proxy.Close)
 	proxyURL, _ := url.Parse(proxy.URL)
 	proxyTr := &negotiate.Transport{

@@ -33,7 +33,7 @@ func newKDC(t testing.TB, opts *kdc.Options) *kdc.KDC {
 
 func krbTransport(t testing.TB, k *kdc.KDC, c *negotiate.Credentials) *negotiate.Transport {
 	t.Helper()
-	tr := &negotiate.Transport{Base: &http.Transport{}, Credentials: c, Krb5Config: k.Krb5Conf()}
+	tr := &negotiate.Transport{Base: &http.Transport{}, Credentials: c, Krb5Config: k.Krb5ConfPath()}
 	t.Cleanup(tr.CloseIdleConnections)
 	return tr
 }
@@ -59,7 +59,7 @@ func legsOf(t testing.TB, tr http.RoundTripper, method, url string, body io.Read
 
 func TestKerberosMutualAuth(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	tr := krbTransport(t, k, krbAlice())
 	resp, legs, err := legsOf(t, tr, "GET", s.URL, nil)
 	if err != nil {
@@ -102,7 +102,7 @@ func TestKerberosMutualPolicy(t *testing.T) {
 	k := newKDC(t, nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Faults: tt.faults})
+			s := kerberosServer(t, k, httptestutil.Config{Faults: tt.faults})
 			tr := krbTransport(t, k, krbAlice())
 			tr.Mutual = tt.policy
 			body := &countingBody{Reader: strings.NewReader("x")}
@@ -132,7 +132,7 @@ func TestKerberosMutualPolicy(t *testing.T) {
 func TestKerberosFailures(t *testing.T) {
 	t.Run("clock skew with the KDC", func(t *testing.T) {
 		k := newKDC(t, &kdc.Options{ClockOffset: 20 * time.Minute})
-		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+		s := kerberosServer(t, k, httptestutil.Config{})
 		resp, _, err := legsOf(t, krbTransport(t, k, krbAlice()), "GET", s.URL, nil)
 		err = authFailure(t, resp, err, 401)
 		if !errors.Is(err, negotiate.ErrClockSkew) || !strings.Contains(err.Error(), "skew") {
@@ -141,7 +141,7 @@ func TestKerberosFailures(t *testing.T) {
 	})
 	t.Run("clock skew with the server", func(t *testing.T) {
 		k := newKDC(t, nil)
-		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{ClockOffset: time.Hour}})
+		s := kerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{ClockOffset: time.Hour}})
 		resp, _, err := legsOf(t, krbTransport(t, k, krbAlice()), "GET", s.URL, nil)
 		if err != nil {
 			t.Fatalf("RoundTrip: %v; want the 401", err)
@@ -152,7 +152,7 @@ func TestKerberosFailures(t *testing.T) {
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		k := newKDC(t, nil)
-		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+		s := kerberosServer(t, k, httptestutil.Config{})
 		resp, _, err := legsOf(t, krbTransport(t, k, negotiate.Password("alice@"+realm, "wrong")), "GET", s.URL, nil)
 		err = authFailure(t, resp, err, 401)
 		if !errors.Is(err, negotiate.ErrRejected) {
@@ -164,7 +164,7 @@ func TestKerberosFailures(t *testing.T) {
 	})
 	t.Run("unknown SPN", func(t *testing.T) {
 		k := newKDC(t, nil)
-		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+		s := kerberosServer(t, k, httptestutil.Config{})
 		tr := krbTransport(t, k, krbAlice())
 		tr.DisableNTLM = true
 		tr.SPN.Hosts = map[string]string{"localhost": "HTTP/nowhere.example.test"}
@@ -176,7 +176,7 @@ func TestKerberosFailures(t *testing.T) {
 	})
 	t.Run("IP literal", func(t *testing.T) {
 		k := newKDC(t, nil)
-		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+		s := kerberosServer(t, k, httptestutil.Config{})
 		tr := krbTransport(t, k, krbAlice())
 		tr.DisableNTLM = true
 		resp, _, err := legsOf(t, tr, "GET", strings.Replace(s.URL, "localhost", "127.0.0.1", 1), nil)
@@ -187,7 +187,7 @@ func TestKerberosFailures(t *testing.T) {
 	})
 	t.Run("KDC down", func(t *testing.T) {
 		k := newKDC(t, nil)
-		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+		s := kerberosServer(t, k, httptestutil.Config{})
 		k.SetDown(true)
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
@@ -225,7 +225,7 @@ func TestNegotiateFallsBackToNTLM(t *testing.T) {
 		{"only Negotiate", []string{"Negotiate"}, "Negotiate"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Users: users, Schemes: tt.schemes, SPNEGORequireMIC: true})
+			s := kerberosServer(t, k, httptestutil.Config{Users: users, Schemes: tt.schemes, SPNEGORequireMIC: true})
 			tr := krbTransport(t, k, creds)
 			for i := 0; i < 3; i++ {
 				resp, legs, err := legsOf(t, tr, "POST", s.URL, strings.NewReader("body"))
@@ -251,7 +251,7 @@ func TestNegotiateFallsBackToNTLM(t *testing.T) {
 func TestFallbackFailureExplainsKerberos(t *testing.T) {
 	k := newKDC(t, nil)
 	for _, schemes := range [][]string{{"Negotiate", "NTLM"}, {"Negotiate"}} {
-		s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Users: users, Schemes: schemes})
+		s := kerberosServer(t, k, httptestutil.Config{Users: users, Schemes: schemes})
 		resp, _, err := legsOf(t, krbTransport(t, k, negotiate.Password(`TEST\bob`, "wrong")), "GET", s.URL, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -267,7 +267,7 @@ func TestFallbackFailureExplainsKerberos(t *testing.T) {
 // cost one TGS exchange.
 func TestKerberosConcurrentColdStart(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	tr := krbTransport(t, k, krbAlice())
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -292,7 +292,7 @@ func TestKerberosConcurrentColdStart(t *testing.T) {
 
 func TestKerberosConnectionBound(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{ConnectionBound: true}})
+	s := kerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{ConnectionBound: true}})
 	tr := krbTransport(t, k, krbAlice())
 	for i := 0; i < 20; i++ {
 		if resp, _, err := legsOf(t, tr, "GET", s.URL, nil); err != nil || resp.StatusCode != 200 {
@@ -306,7 +306,7 @@ func TestKerberosConnectionBound(t *testing.T) {
 
 func TestKerberosExpiredTicket(t *testing.T) {
 	k := newKDC(t, &kdc.Options{TicketLifetime: 2 * time.Second})
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	tr := krbTransport(t, k, krbAlice())
 	if resp, _, err := legsOf(t, tr, "GET", s.URL, nil); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("first: %v %v", err, resp)
@@ -322,14 +322,14 @@ func TestKerberosExpiredTicket(t *testing.T) {
 
 func TestKerberosCredentialSources(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	dir := t.TempDir()
 	ccache := filepath.Join(dir, "cc")
 	if err := k.WriteCCache(ccache, "alice", krbPass); err != nil {
 		t.Fatal(err)
 	}
 	kt := filepath.Join(dir, "alice.keytab")
-	if err := k.WriteKeytab(kt, k.Keytab("alice")); err != nil {
+	if err := k.WriteKeytab(kt, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("KRB5CCNAME", "FILE:"+ccache)
@@ -361,7 +361,7 @@ func TestKerberosCredentialSources(t *testing.T) {
 
 func TestPreemptive(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	tr := krbTransport(t, k, krbAlice())
 	tr.Preemptive = true
 	resp, legs, err := legsOf(t, tr, "GET", s.URL, nil)
@@ -386,7 +386,7 @@ func TestPreemptive(t *testing.T) {
 // connections fall back to NTLM at once rather than waiting for it again.
 func TestKerberosFailureRemembered(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Users: users})
+	s := kerberosServer(t, k, httptestutil.Config{Users: users})
 	k.SetDown(true)
 	tr := krbTransport(t, k, negotiate.Password(`TEST\bob`, "hunter2"))
 	tr.MaxIdleConnsPerOrigin = 1
@@ -424,7 +424,7 @@ func TestKerberosFailureRemembered(t *testing.T) {
 // that demands the mechListMIC, which RC4 signs with RFC 4757 MIC tokens.
 func TestKerberosRC4Service(t *testing.T) {
 	k := newKDC(t, nil)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{
+	s := kerberosServer(t, k, httptestutil.Config{
 		Schemes:          []string{"Negotiate"},
 		SPNEGORequireMIC: true,
 		Kerberos:         &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: k.AddService("HTTP/localhost", kdc.RC4HMAC)},
@@ -457,7 +457,7 @@ func TestKerberosRC4Service(t *testing.T) {
 // demand for delegation instead of falling back to NTLM.
 func TestDelegation(t *testing.T) {
 	k := newKDC(t, nil)
-	trusted := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	trusted := kerberosServer(t, k, httptestutil.Config{})
 	k.SetOKAsDelegate("HTTP/localhost", true)
 	for _, tt := range []struct {
 		policy  negotiate.Delegation
@@ -484,7 +484,7 @@ func TestDelegation(t *testing.T) {
 	// A user whose TGT is not forwardable, with NTLM credentials too: the
 	// demand for delegation fails, rather than NTLM quietly standing in.
 	k.SetForwardable("alice", false)
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: k.Keytab("HTTP/localhost")}, Users: map[string]string{"alice": krbPass}})
+	s := kerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: k.Keytab("HTTP/localhost")}, Users: map[string]string{"alice": krbPass}})
 	tr := krbTransport(t, k, krbAlice())
 	tr.Delegation = negotiate.DelegateAlways
 	resp, _, err := legsOf(t, tr, "GET", s.URL, nil)

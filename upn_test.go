@@ -14,7 +14,7 @@ func TestUPNLogin(t *testing.T) {
 	k := newKDC(t, nil)
 	k.AddUser("carol", "carol-pw")
 	k.SetUPN("carol", "Carol@UPN.example")
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{})
+	s := kerberosServer(t, k, httptestutil.Config{})
 	tr := krbTransport(t, k, negotiate.Password("carol@upn.example", "carol-pw"))
 	tr.DisableNTLM = true
 	resp, _, err := legsOf(t, tr, "GET", s.URL, nil)

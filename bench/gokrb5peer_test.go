@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/spnego"
 )
 
@@ -22,7 +23,11 @@ func init() {
 // client over e's base transport, for the service our servers run as.
 func newGokrb5(tb testing.TB, e *env) client {
 	tb.Helper()
-	cl := krbclient.NewWithPassword(user, realm, password, e.kdc.Config(), krbclient.DisablePAFXFAST(true))
+	conf, err := config.Load(e.kdc.Krb5ConfPath())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cl := krbclient.NewWithPassword(user, realm, password, conf, krbclient.DisablePAFXFAST(true))
 	if err := cl.Login(); err != nil {
 		tb.Fatalf("gokrb5 login: %v", err)
 	}

@@ -58,7 +58,7 @@ type serverKind int
 const (
 	plainServer    serverKind = iota // httptest.Server with EchoHandler, no authentication
 	ntlmServer                       // httptestutil.NewServer: IIS-like, connection-bound NTLM
-	krbServer                        // httptestutil.NewKerberosServer: a token on every request, like Apache's Kerberos locations
+	krbServer                        // httptestutil.NewServer with Kerberos: a token on every request, like Apache's Kerberos locations
 	krbBoundServer                   // the same, connection-bound (KerberosConfig.ConnectionBound), like IIS
 )
 
@@ -114,7 +114,7 @@ var cases = []clientCase{
 // ours returns our Transport with creds, over e's base transport.
 func ours(tb testing.TB, e *env, creds *negotiate.Credentials) client {
 	tb.Helper()
-	tr := &negotiate.Transport{Base: e.base, Credentials: creds, Krb5Config: e.kdc.Krb5Conf()}
+	tr := &negotiate.Transport{Base: e.base, Credentials: creds, Krb5Config: e.kdc.Krb5ConfPath()}
 	tb.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr}
 }
@@ -165,11 +165,13 @@ func newServer(tb testing.TB, kind serverKind, k *kdc.KDC) (string, func() count
 		s = httptestutil.NewServer(httptestutil.Config{Users: users})
 		tb.Cleanup(s.Close)
 	case krbServer:
-		s = httptestutil.NewKerberosServer(tb, k, httptestutil.Config{})
+		s = httptestutil.NewServer(httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{KDC: k}})
+		tb.Cleanup(s.Close)
 	case krbBoundServer:
-		s = httptestutil.NewKerberosServer(tb, k, httptestutil.Config{
-			Kerberos: &httptestutil.KerberosConfig{ConnectionBound: true},
+		s = httptestutil.NewServer(httptestutil.Config{
+			Kerberos: &httptestutil.KerberosConfig{KDC: k, ConnectionBound: true},
 		})
+		tb.Cleanup(s.Close)
 	default:
 		tb.Fatalf("unknown server kind %d", kind)
 	}

@@ -40,9 +40,10 @@ func BenchmarkManyIdentities(b *testing.B) {
 		names[i] = fmt.Sprintf("user%04d", i)
 		k.AddUser(names[i], "pw-"+names[i])
 	}
-	s := httptestutil.NewKerberosServer(b, k, httptestutil.Config{
-		Kerberos: &httptestutil.KerberosConfig{ConnectionBound: true},
+	s := httptestutil.NewServer(httptestutil.Config{
+		Kerberos: &httptestutil.KerberosConfig{KDC: k, ConnectionBound: true},
 	})
+	b.Cleanup(s.Close)
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
@@ -51,7 +52,7 @@ func BenchmarkManyIdentities(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		heap0, gr0 := ms.HeapAlloc, runtime.NumGoroutine()
 		as0 := k.Stats().ASRequests
-		tr := &negotiate.Transport{Base: &http.Transport{}, Krb5Config: k.Krb5Conf()}
+		tr := &negotiate.Transport{Base: &http.Transport{}, Krb5Config: k.Krb5ConfPath()}
 		b.StartTimer()
 
 		var wg sync.WaitGroup

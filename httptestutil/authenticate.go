@@ -127,8 +127,8 @@ func (s *Server) challenge(w http.ResponseWriter, side authSide) {
 		w.Header().Add(side.challenge, sc)
 	}
 	s.challenges.Add(1)
-	if s.onBareChallenge != nil {
-		s.onBareChallenge(w.Header())
+	if s.bareFaults.Add(-1) >= 0 {
+		w.Header().Set("Connection", "close")
 	}
 	w.WriteHeader(side.status)
 }

@@ -20,12 +20,9 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
-	"testing"
 	"time"
 
-	"github.com/negotiate-go/negotiate/httptestutil/kdc"
 	"github.com/negotiate-go/negotiate/internal/gss"
 	"github.com/negotiate-go/negotiate/internal/krbacceptor"
 	"github.com/negotiate-go/negotiate/internal/ntlmacceptor"
@@ -251,7 +248,8 @@ func endPointBindings(cert *x509.Certificate) *gss.ChannelBindings {
 	return &gss.ChannelBindings{ApplicationData: append([]byte("tls-server-end-point:"), sum...)}
 }
 
-// TLSOptions choose the certificate and protocol version of a TLS Server.
+// TLSOptions choose the certificate and protocol version of a TLS Server
+// (Config.TLS).
 type TLSOptions struct {
 	// SignatureAlgorithm signs the server's generated self-signed
 	// certificate. RSA algorithms (x509.SHA256WithRSA, x509.SHA1WithRSA,
@@ -265,32 +263,24 @@ type TLSOptions struct {
 	Certificate *tls.Certificate
 }
 
-// NewTLSServerWithCert starts a Server over TLS with the certificate and
-// TLS version opts describe; s.Client() and s.Certificate() trust it. It
-// panics if the certificate cannot be made, as httptest does when it cannot
-// listen.
-func NewTLSServerWithCert(cfg Config, opts TLSOptions) *Server {
-	s := NewUnstartedServer(cfg)
-	if err := s.configureTLS(opts); err != nil {
-		panic(err)
+// prepareTLS sets up the unstarted server's TLS from the Config: the
+// certificate Config.TLS describes, unless the caller set s.TLS or
+// httptest's own certificate will do (no TLS options, a URL naming
+// 127.0.0.1, no HTTP/2), and HTTP/2 when Config.H2 asks.
+func (s *Server) prepareTLS() error {
+	if s.TLS == nil && (s.cfg.TLS != nil || s.urlHost() != "" || s.cfg.H2 != H2Off) {
+		var opts TLSOptions
+		if s.cfg.TLS != nil {
+			opts = *s.cfg.TLS
+		}
+		if err := s.configureTLS(opts); err != nil {
+			return err
+		}
 	}
-	s.StartTLS()
-	return s
-}
-
-// NewKerberosTLSServer is NewKerberosServer over TLS with the certificate
-// and version opts describe; its URL names the host "localhost", which the
-// certificate covers. It is closed when tb's test ends.
-func NewKerberosTLSServer(tb testing.TB, k *kdc.KDC, cfg Config, opts TLSOptions) *Server {
-	tb.Helper()
-	s := NewUnstartedServer(withKerberos(k, cfg))
-	if err := s.configureTLS(opts); err != nil {
-		tb.Fatal(err)
+	if s.cfg.H2 != H2Off {
+		s.setUpH2()
 	}
-	s.StartTLS()
-	s.URL = strings.Replace(s.URL, "127.0.0.1", "localhost", 1)
-	tb.Cleanup(s.Close)
-	return s
+	return nil
 }
 
 // configureTLS sets the unstarted server's TLS configuration from opts.

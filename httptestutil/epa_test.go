@@ -45,11 +45,12 @@ var epaMechs = []epaMech{
 	{
 		name: "NTLM",
 		start: func(t *testing.T, _ *kdc.KDC, mode httptestutil.EPAMode, opts httptestutil.TLSOptions) *httptestutil.Server {
-			s := httptestutil.NewTLSServerWithCert(httptestutil.Config{
+			s := httptestutil.NewTLSServer(httptestutil.Config{
 				Users:              map[string]string{epaNTLMUser: epaNTLMPass},
 				Schemes:            []string{"NTLM"},
 				ExtendedProtection: mode,
-			}, opts)
+				TLS:                &opts,
+			})
 			t.Cleanup(s.Close)
 			return s
 		},
@@ -61,12 +62,13 @@ var epaMechs = []epaMech{
 		// SPNEGO, the server requiring the mechListMIC.
 		name: "SPNEGO-NTLM",
 		start: func(t *testing.T, _ *kdc.KDC, mode httptestutil.EPAMode, opts httptestutil.TLSOptions) *httptestutil.Server {
-			s := httptestutil.NewTLSServerWithCert(httptestutil.Config{
+			s := httptestutil.NewTLSServer(httptestutil.Config{
 				Users:              map[string]string{epaNTLMUser: epaNTLMPass},
 				Schemes:            []string{"Negotiate"},
 				SPNEGORequireMIC:   true,
 				ExtendedProtection: mode,
-			}, opts)
+				TLS:                &opts,
+			})
 			t.Cleanup(s.Close)
 			return s
 		},
@@ -76,10 +78,14 @@ var epaMechs = []epaMech{
 	{
 		name: "Kerberos",
 		start: func(t *testing.T, k *kdc.KDC, mode httptestutil.EPAMode, opts httptestutil.TLSOptions) *httptestutil.Server {
-			return httptestutil.NewKerberosTLSServer(t, k, httptestutil.Config{
+			s := httptestutil.NewTLSServer(httptestutil.Config{
+				Kerberos:           &httptestutil.KerberosConfig{KDC: k},
 				Schemes:            []string{"Negotiate"},
 				ExtendedProtection: mode,
-			}, opts)
+				TLS:                &opts,
+			})
+			t.Cleanup(s.Close)
+			return s
 		},
 		creds: func() *negotiate.Credentials { return negotiate.Password("alice@"+epaRealm, epaKrbPass) },
 		user:  "alice@" + epaRealm,
@@ -103,7 +109,7 @@ func epaTransport(t *testing.T, k *kdc.KDC, c *negotiate.Credentials, roots []*x
 	tr := &negotiate.Transport{
 		Base:                   &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
 		Credentials:            c,
-		Krb5Config:             k.Krb5Conf(),
+		Krb5Config:             k.Krb5ConfPath(),
 		DisableChannelBindings: disableCB,
 	}
 	t.Cleanup(tr.CloseIdleConnections)

@@ -1,5 +1,5 @@
-// This file is a TLS server that speaks HTTP/2 but, like IIS (HTTP.sys),
-// refuses Windows authentication over it: connection-based schemes such
+// This file makes a TLS Server speak HTTP/2 (Config.H2) but, like IIS
+// (HTTP.sys), refuse Windows authentication over it: connection-based schemes such
 // as NTLM and Negotiate need HTTP/1.1, where a TCP connection carries one
 // request at a time.
 
@@ -12,21 +12,29 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
 
-// H2Mode says how an H2Server answers requests that arrive over HTTP/2.
+// H2Mode is Config.H2: whether a TLS Server offers HTTP/2 and how it
+// answers requests that arrive over it. Over HTTP/1.1 the server is
+// unchanged (authentication, Extended Protection, Stats); over HTTP/2 it
+// authenticates no one. Stats counts requests by protocol.
+//
+// s.Client() speaks HTTP/1.1 only; a client that wants HTTP/2 needs a
+// Transport with ForceAttemptHTTP2 (or Protocols) and s.Certificate() in
+// its roots.
 type H2Mode int
 
 const (
+	// H2Off offers HTTP/1.1 only, as httptest's servers do by default.
+	H2Off H2Mode = iota
 	// H2Reset resets every HTTP/2 stream with HTTP_1_1_REQUIRED (RFC 9113
 	// §7), as HTTP.sys does where the answer would be a Windows
 	// authentication challenge: the client must retry over HTTP/1.1.
-	H2Reset H2Mode = iota
+	H2Reset
 	// H2ChallengeThenReset answers a request without credentials with the
 	// 401 challenge over HTTP/2, and resets with HTTP_1_1_REQUIRED a
 	// request carrying a Negotiate or NTLM token.
@@ -40,6 +48,8 @@ const (
 
 func (m H2Mode) String() string {
 	switch m {
+	case H2Off:
+		return "Off"
 	case H2Reset:
 		return "Reset"
 	case H2ChallengeThenReset:
@@ -53,52 +63,16 @@ func (m H2Mode) String() string {
 // h2Timeout bounds how long an HTTP/2 connection may sit without a frame.
 const h2Timeout = 30 * time.Second
 
-// An H2Server is a Server over TLS that offers HTTP/2 and HTTP/1.1 by ALPN.
-// Over HTTP/1.1 it is an ordinary Server (authentication, Extended
-// Protection, its Stats); over HTTP/2 it authenticates no one and answers
-// as its H2Mode says. It counts requests by protocol.
-type H2Server struct {
-	*Server
-	mode H2Mode
-
-	h1, h2, resets atomic.Int64
-}
-
-// H2Stats counts an H2Server's requests by protocol.
-type H2Stats struct {
-	HTTP1Requests int64 // requests served over HTTP/1.1
-	HTTP2Requests int64 // requests (streams) received over HTTP/2
-	Resets        int64 // HTTP/2 streams reset with HTTP_1_1_REQUIRED
-}
-
-// NewH2Server starts an H2Server with the certificate and TLS version opts
-// describe. s.Client() trusts the certificate but speaks HTTP/1.1 only;
-// a client that wants HTTP/2 needs a Transport with ForceAttemptHTTP2 (or
-// Protocols) and s.Certificate() in its roots.
-func NewH2Server(cfg Config, mode H2Mode, opts TLSOptions) *H2Server {
-	s := &H2Server{Server: NewUnstartedServer(cfg), mode: mode}
-	if err := s.configureTLS(opts); err != nil {
-		panic(err)
-	}
+// setUpH2 makes the unstarted server offer HTTP/2 by ALPN and serve it
+// with serveH2.
+func (s *Server) setUpH2() {
 	s.TLS.NextProtos = []string{"h2", "http/1.1"}
-	inner := s.Config.Handler
-	s.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.h1.Add(1)
-		inner.ServeHTTP(w, r)
-	})
 	// net/http hands a connection whose ALPN protocol is in TLSNextProto
 	// to that function instead of its own HTTP/2 server, which has no way
 	// to send HTTP_1_1_REQUIRED.
 	s.Config.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){
 		"h2": func(_ *http.Server, c *tls.Conn, _ http.Handler) { s.serveH2(c) },
 	}
-	s.StartTLS()
-	return s
-}
-
-// H2Stats returns the counts so far.
-func (s *H2Server) H2Stats() H2Stats {
-	return H2Stats{HTTP1Requests: s.h1.Load(), HTTP2Requests: s.h2.Load(), Resets: s.resets.Load()}
 }
 
 // serveH2 is a minimal HTTP/2 server (RFC 9113) for one connection: the
@@ -106,7 +80,7 @@ func (s *H2Server) H2Stats() H2Stats {
 // bodies it discards, and an answer to each request's HEADERS. It returns
 // when the client goes away, on a protocol error, or after h2Timeout
 // without a frame.
-func (s *H2Server) serveH2(c *tls.Conn) {
+func (s *Server) serveH2(c *tls.Conn) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(h2Timeout))
 	preface := make([]byte, len(http2.ClientPreface))
@@ -158,8 +132,8 @@ func (s *H2Server) serveH2(c *tls.Conn) {
 	}
 }
 
-// answerH2 answers the request that f opens, as s.mode says.
-func (s *H2Server) answerH2(fr *http2.Framer, enc *hpack.Encoder, block *bytes.Buffer, f *http2.MetaHeadersFrame) error {
+// answerH2 answers the request that f opens, as Config.H2 says.
+func (s *Server) answerH2(fr *http2.Framer, enc *hpack.Encoder, block *bytes.Buffer, f *http2.MetaHeadersFrame) error {
 	s.h2.Add(1)
 	var token bool
 	for _, hf := range f.RegularFields() {
@@ -168,8 +142,8 @@ func (s *H2Server) answerH2(fr *http2.Framer, enc *hpack.Encoder, block *bytes.B
 			token = strings.EqualFold(scheme, "Negotiate") || strings.EqualFold(scheme, "NTLM")
 		}
 	}
-	if s.mode == H2Reset || (s.mode == H2ChallengeThenReset && token) {
-		s.resets.Add(1)
+	if mode := s.cfg.H2; mode == H2Reset || (mode == H2ChallengeThenReset && token) {
+		s.h2Resets.Add(1)
 		return fr.WriteRSTStream(f.StreamID, http2.ErrCodeHTTP11Required)
 	}
 	block.Reset()

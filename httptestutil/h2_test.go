@@ -1,4 +1,4 @@
-// Tests of H2Server: what it answers over HTTP/2 in each mode (seen by
+// Tests of a Server with Config.H2: what it answers over HTTP/2 in each mode (seen by
 // Go's own HTTP/2 client), that HTTP/1.1 authentication still works on it,
 // and that negotiate.Transport falls back to HTTP/1.1 when refused.
 
@@ -18,18 +18,19 @@ import (
 	"github.com/negotiate-go/negotiate/httptestutil"
 )
 
-func newH2Server(t *testing.T, mode httptestutil.H2Mode, cfg httptestutil.Config) *httptestutil.H2Server {
+func newH2Server(t *testing.T, mode httptestutil.H2Mode, cfg httptestutil.Config) *httptestutil.Server {
 	t.Helper()
 	if cfg.Users == nil {
 		cfg.Users = map[string]string{epaNTLMUser: epaNTLMPass}
 	}
-	s := httptestutil.NewH2Server(cfg, mode, httptestutil.TLSOptions{})
+	cfg.H2 = mode
+	s := httptestutil.NewTLSServer(cfg)
 	t.Cleanup(s.Close)
 	return s
 }
 
 // h2Base returns an http.Transport that trusts s and negotiates HTTP/2.
-func h2Base(s *httptestutil.H2Server) *http.Transport {
+func h2Base(s *httptestutil.Server) *http.Transport {
 	pool := x509.NewCertPool()
 	pool.AddCert(s.Certificate())
 	return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
@@ -90,9 +91,9 @@ func TestH2ServerModes(t *testing.T) {
 			if got := send("POST", token, strings.NewReader(strings.Repeat("x", 100_000))); got != tt.withToken {
 				t.Errorf("POST with a token = %s; want %s", got, tt.withToken)
 			}
-			st := s.H2Stats()
-			if st.HTTP2Requests != 3 || st.HTTP1Requests != 0 || st.Resets != tt.wantResets {
-				t.Errorf("H2Stats = %+v; want 3 HTTP/2 requests, none over HTTP/1.1, %d resets", st, tt.wantResets)
+			st := s.Stats()
+			if st.HTTP2Requests != 3 || st.HTTP1Requests != 0 || st.HTTP2Resets != tt.wantResets {
+				t.Errorf("Stats = %+v; want 3 HTTP/2 requests, none over HTTP/1.1, %d resets", st, tt.wantResets)
 			}
 			if got := s.Stats().Challenges; got != tt.want401s {
 				t.Errorf("Stats().Challenges = %d; want %d", got, tt.want401s)
@@ -102,7 +103,7 @@ func TestH2ServerModes(t *testing.T) {
 }
 
 // TestH2ServerHTTP1 checks that a client speaking HTTP/1.1 authenticates
-// on an H2Server as on any Server, with Extended Protection.
+// on a Server with Config.H2 as on any Server, with Extended Protection.
 func TestH2ServerHTTP1(t *testing.T) {
 	s := newH2Server(t, httptestutil.H2Reset, httptestutil.Config{Schemes: []string{"NTLM"}, ExtendedProtection: httptestutil.EPARequire})
 	base := h2Base(s)
@@ -114,8 +115,8 @@ func TestH2ServerHTTP1(t *testing.T) {
 	if resp.ProtoMajor != 1 {
 		t.Errorf("answered over %s; want HTTP/1.1", resp.Proto)
 	}
-	if st := s.H2Stats(); st.HTTP2Requests != 0 || st.HTTP1Requests < 2 {
-		t.Errorf("H2Stats = %+v; want no HTTP/2 request and the handshake's over HTTP/1.1", st)
+	if st := s.Stats(); st.HTTP2Requests != 0 || st.HTTP1Requests < 2 {
+		t.Errorf("Stats = %+v; want no HTTP/2 request and the handshake's over HTTP/1.1", st)
 	}
 }
 
@@ -131,16 +132,15 @@ func TestH2Fallback(t *testing.T) {
 				cfg := httptestutil.Config{ExtendedProtection: httptestutil.EPARequire}
 				creds, user := negotiate.Password(epaNTLMUser, epaNTLMPass), epaNTLMUser
 				if mech == "Kerberos" {
-					cfg.Kerberos = &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: k.AddService("HTTP/localhost")}
+					cfg.Kerberos = &httptestutil.KerberosConfig{KDC: k}
 					cfg.Schemes = []string{"Negotiate"}
 					creds, user = negotiate.Password("alice@"+epaRealm, epaKrbPass), "alice@"+epaRealm
 				}
 				s := newH2Server(t, mode, cfg)
-				url := s.URL // 127.0.0.1: no SPN, so NTLM
-				if mech == "Kerberos" {
-					url = strings.Replace(s.URL, "127.0.0.1", "localhost", 1)
-				}
-				tr := &negotiate.Transport{Base: h2Base(s), Credentials: creds, Krb5Config: k.Krb5Conf()}
+				// 127.0.0.1 has no SPN, so NTLM; a Kerberos server's URL
+				// names localhost.
+				url := s.URL
+				tr := &negotiate.Transport{Base: h2Base(s), Credentials: creds, Krb5Config: k.Krb5ConfPath()}
 				t.Cleanup(tr.CloseIdleConnections)
 
 				resp := get(t, tr, url)
@@ -148,13 +148,13 @@ func TestH2Fallback(t *testing.T) {
 				if resp.ProtoMajor != 1 {
 					t.Errorf("answered over %s; want HTTP/1.1", resp.Proto)
 				}
-				first := s.H2Stats()
+				first := s.Stats()
 				if first.HTTP2Requests < 1 || first.HTTP1Requests < 1 {
-					t.Errorf("H2Stats = %+v; want an HTTP/2 try and the HTTP/1.1 retry", first)
+					t.Errorf("Stats = %+v; want an HTTP/2 try and the HTTP/1.1 retry", first)
 				}
 				resp = get(t, tr, url)
 				checkOutcome(t, resp, user, "")
-				if st := s.H2Stats(); st.HTTP2Requests != first.HTTP2Requests {
+				if st := s.Stats(); st.HTTP2Requests != first.HTTP2Requests {
 					t.Errorf("second request: HTTP/2 requests %d -> %d; want the origin remembered as HTTP/1.1 only", first.HTTP2Requests, st.HTTP2Requests)
 				}
 			})

@@ -4,8 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
-	"strings"
-	"testing"
+	"fmt"
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
@@ -16,12 +15,21 @@ import (
 )
 
 // KerberosConfig makes a Server accept Kerberos, raw or inside SPNEGO, as
-// the Negotiate scheme carries it (RFC 4559).
+// the Negotiate scheme carries it (RFC 4559). The service's keys come from
+// KDC or from Keytab.
 type KerberosConfig struct {
-	// SPN is the service principal, e.g. "HTTP/localhost".
+	// KDC, if set and Keytab is nil, registers SPN with this KDC when the
+	// Server is made (kdc.KDC.AddService) and takes the keys it issues.
+	KDC *kdc.KDC
+	// SPN is the service principal, e.g. "HTTP/localhost" (the default).
+	// The URL of the Server names localhost, or 127.0.0.1 when that is
+	// the SPN's host; a client of a server with another SPN must be told
+	// it (negotiate.SPNPolicy).
 	SPN string
-	// Keytab holds the service's keys (kdc.KDC.AddService returns one).
-	Keytab *keytab.Keytab
+	// Keytab holds the service's keys, in the MIT keytab file format
+	// (kdc.KDC.AddService and kdc.KDC.Keytab return one; os.ReadFile
+	// reads one).
+	Keytab []byte
 	// ConnectionBound keeps a connection authenticated after a Kerberos
 	// handshake and says "Persistent-Auth: true", as IIS does and Apache
 	// with GssapiConnectionBound. Otherwise every request must carry a
@@ -31,6 +39,27 @@ type KerberosConfig struct {
 	MaxSkew time.Duration
 	// ClockOffset shifts the server's clock, to provoke skew.
 	ClockOffset time.Duration
+}
+
+// setUpKerberos completes the server's copy of Config.Kerberos: the SPN's
+// default, the keys from its KDC, the keytab parsed.
+func (s *Server) setUpKerberos() error {
+	kc := *s.cfg.Kerberos
+	if kc.SPN == "" {
+		kc.SPN = "HTTP/localhost"
+	}
+	if kc.Keytab == nil {
+		if kc.KDC == nil {
+			return errors.New("httptestutil: KerberosConfig needs a KDC or a Keytab")
+		}
+		kc.Keytab = kc.KDC.AddService(kc.SPN)
+	}
+	kt := keytab.New()
+	if err := kt.Unmarshal(kc.Keytab); err != nil {
+		return fmt.Errorf("httptestutil: KerberosConfig.Keytab: %w", err)
+	}
+	s.cfg.Kerberos, s.krbKeytab = &kc, kt
+	return nil
 }
 
 // isSPNEGO reports whether tok is a SPNEGO token: an InitialContextToken
@@ -65,7 +94,7 @@ func (s *Server) kerberosAcceptor() *krbacceptor.Acceptor {
 		k := s.cfg.Kerberos
 		offset := k.ClockOffset
 		s.krb = &krbacceptor.Acceptor{
-			Keytab:  k.Keytab,
+			Keytab:  s.krbKeytab,
 			SPN:     k.SPN,
 			MaxSkew: k.MaxSkew,
 			Now:     func() time.Time { return time.Now().Add(offset) },
@@ -208,34 +237,4 @@ func (s *Server) finalToken(scheme string, out []byte) string {
 		out[len(out)-1] ^= 0xff
 	}
 	return scheme + " " + base64.StdEncoding.EncodeToString(out)
-}
-
-// withKerberos returns cfg set up to accept Kerberos for its SPN (default
-// HTTP/localhost) with keys k issues, unless cfg already has them.
-func withKerberos(k *kdc.KDC, cfg Config) Config {
-	kc := KerberosConfig{}
-	if cfg.Kerberos != nil {
-		kc = *cfg.Kerberos
-	}
-	if kc.SPN == "" {
-		kc.SPN = "HTTP/localhost"
-	}
-	if kc.Keytab == nil {
-		kc.Keytab = k.AddService(kc.SPN)
-	}
-	cfg.Kerberos = &kc
-	return cfg
-}
-
-// NewKerberosServer starts a Server on loopback that accepts Kerberos for
-// HTTP/localhost with keys from k, and NTLM for cfg.Users if any; its URL
-// names the host "localhost" so that clients ask for that SPN. It is closed
-// when tb's test ends.
-func NewKerberosServer(tb testing.TB, k *kdc.KDC, cfg Config) *Server {
-	tb.Helper()
-	s := NewUnstartedServer(withKerberos(k, cfg))
-	s.Start()
-	s.URL = strings.Replace(s.URL, "127.0.0.1", "localhost", 1)
-	tb.Cleanup(s.Close)
-	return s
 }

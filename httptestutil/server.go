@@ -14,14 +14,15 @@ import (
 	"sync/atomic"
 	"unicode/utf16"
 
+	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/negotiate-go/negotiate/internal/krbacceptor"
 	"github.com/negotiate-go/negotiate/internal/ntlmacceptor"
 	"github.com/negotiate-go/negotiate/internal/spnego"
 	"golang.org/x/crypto/md4"
 )
 
-// Config configures a Server. The zero value offers Negotiate and NTLM and
-// knows no users.
+// Config configures a Server. The zero value is an origin server over
+// HTTP/1.1 that offers Negotiate and NTLM and knows no users.
 type Config struct {
 	// Users maps user names to passwords. A name may be `DOMAIN\user`,
 	// which then matches only that domain, or a bare user, which matches
@@ -42,12 +43,33 @@ type Config struct {
 	Schemes []string
 
 	// Handler serves authenticated requests; nil means EchoHandler.
-	// User(r.Context()) tells it who authenticated.
+	// User(r.Context()) tells it who authenticated. A proxy has none.
 	Handler http.Handler
 
 	// Kerberos, if set, accepts Kerberos under Negotiate (raw or in
-	// SPNEGO). NewKerberosServer fills it from a kdc.KDC.
+	// SPNEGO), with the keys of KerberosConfig.KDC or KerberosConfig.Keytab.
+	// The server's URL then names the host "localhost" (unless the SPN's
+	// host is 127.0.0.1), so that clients ask for a ticket for
+	// HTTP/localhost, the default SPN.
 	Kerberos *KerberosConfig
+
+	// Proxy makes the server a forward proxy instead of an origin: it
+	// demands authentication with 407 and Proxy-Authenticate, forwards
+	// plain HTTP requests and opens CONNECT tunnels; see the package
+	// documentation.
+	Proxy bool
+
+	// TLS chooses the certificate and TLS versions of NewTLSServer and
+	// StartTLS. Nil means httptest's certificate (for 127.0.0.1 and ::1),
+	// or, for a server whose URL names localhost (Kerberos) or that offers
+	// HTTP/2, a generated SHA-256 RSA certificate for localhost, 127.0.0.1
+	// and ::1 (NewCertificate). TLSOptions.Certificate serves a given one.
+	TLS *TLSOptions
+
+	// H2, on a TLS server, offers HTTP/2 beside HTTP/1.1 (ALPN) and answers
+	// requests that arrive over HTTP/2 as IIS does; see H2Mode. The zero
+	// value, H2Off, offers HTTP/1.1 only.
+	H2 H2Mode
 
 	// SPNEGORequireMIC demands the mechListMIC exchange whatever mechanism
 	// is chosen, as gss-ntlmssp does.
@@ -77,6 +99,10 @@ type Faults struct {
 	// first CloseOnChallenge NTLM CHALLENGE messages ("Connection: close"),
 	// so that handshake can never finish on that connection.
 	CloseOnChallenge int
+	// CloseOnBareChallenge closes the connection after each of the first
+	// CloseOnBareChallenge challenges that carry no token (the answer to a
+	// request without credentials), as some proxies do.
+	CloseOnBareChallenge int
 	// OmitFinalToken leaves out the final Negotiate token (the Kerberos
 	// AP-REP of mutual authentication) on success.
 	OmitFinalToken bool
@@ -94,18 +120,30 @@ type Faults struct {
 // Stats counts what clients cost a Server.
 type Stats struct {
 	Connections     int64 // TCP connections accepted
-	Challenges      int64 // 401 responses sent
+	Challenges      int64 // 401 (or a proxy's 407) responses sent
 	Handshakes      int64 // handshakes that authenticated a connection
 	Rejections      int64 // handshakes that failed
 	Authenticated   int64 // requests served to an authenticated client
 	Unauthenticated int64 // requests that arrived with no credentials
+
+	Tunnels   int64 // a proxy's CONNECT tunnels opened
+	Forwarded int64 // plain HTTP requests a proxy forwarded
+
+	HTTP1Requests int64 // requests received over HTTP/1.x
+	HTTP2Requests int64 // requests (streams) received over HTTP/2 (Config.H2)
+	HTTP2Resets   int64 // HTTP/2 streams reset with HTTP_1_1_REQUIRED
 }
 
 // A Server is an HTTP server on loopback that demands Windows-style
 // authentication: NTLM under the NTLM scheme, and under Negotiate raw NTLM
 // (as IIS accepts it), NTLM in SPNEGO, and Kerberos raw or in SPNEGO when
 // Config.Kerberos is set. NTLM keeps authentication per TCP connection;
-// Kerberos does when KerberosConfig.ConnectionBound is set.
+// Kerberos does when KerberosConfig.ConnectionBound is set. With
+// Config.Proxy it is a forward proxy that demands the same with 407.
+//
+// Its embedded httptest.Server gives URL, Client, Certificate, Listener
+// and the unstarted server's Config and TLS; Start, StartTLS and Close are
+// Server's own, which apply the Config (URL host, certificate, HTTP/2).
 //
 // A Server is safe for concurrent use by multiple goroutines.
 type Server struct {
@@ -115,42 +153,48 @@ type Server struct {
 	acceptor *ntlmacceptor.Acceptor
 	handler  http.Handler
 
-	krbOnce sync.Once
-	krb     *krbacceptor.Acceptor
-
-	// onBareChallenge, if set, sees the header of each bare challenge
-	// before it is sent (the Proxy's CloseOnBareChallenge).
-	onBareChallenge func(http.Header)
+	krbOnce   sync.Once
+	krb       *krbacceptor.Acceptor
+	krbKeytab *keytab.Keytab // parsed from KerberosConfig.Keytab or made by its KDC
 
 	epa epaState // acceptors of TLS connections (epa.go)
 
+	proxy proxyState // a proxy's upstream connections (proxy.go)
+
 	connections, challenges, handshakes, rejections, authenticated, unauthenticated atomic.Int64
-	closeFaults                                                                     atomic.Int64
+	tunnels, forwarded, h1, h2, h2Resets                                            atomic.Int64
+	closeFaults, bareFaults                                                         atomic.Int64
 }
 
-// NewServer starts a Server over plain HTTP on 127.0.0.1. The caller should
-// call Close when done.
+// NewServer starts a Server over plain HTTP on loopback. The caller should
+// call Close when done. Like httptest.NewServer, it panics if the server
+// cannot start (no loopback port, or a Config it cannot honour, such as a
+// keytab that does not parse).
 func NewServer(cfg Config) *Server {
 	s := NewUnstartedServer(cfg)
 	s.Start()
 	return s
 }
 
-// NewTLSServer starts a Server over TLS; s.Client() trusts its certificate.
+// NewTLSServer starts a Server over TLS, with the certificate Config.TLS
+// describes; s.Client() trusts it. With Config.H2 it also speaks HTTP/2.
 func NewTLSServer(cfg Config) *Server {
 	s := NewUnstartedServer(cfg)
 	s.StartTLS()
 	return s
 }
 
-// NewUnstartedServer returns a Server whose embedded httptest.Server is not
-// started yet, so that its Config or TLS may be changed first.
+// NewUnstartedServer returns a Server that is not started yet, so that its
+// Config (the http.Server: a handler to wrap, say) or TLS may be changed
+// before Start or StartTLS. It panics if the Kerberos configuration cannot
+// be used.
 func NewUnstartedServer(cfg Config) *Server {
 	s := &Server{cfg: cfg, handler: cfg.Handler}
 	if s.handler == nil {
 		s.handler = EchoHandler()
 	}
 	s.closeFaults.Store(int64(cfg.Faults.CloseOnChallenge))
+	s.bareFaults.Store(int64(cfg.Faults.CloseOnBareChallenge))
 	domain := cfg.Domain
 	if domain == "" {
 		domain = "TEST"
@@ -160,16 +204,83 @@ func NewUnstartedServer(cfg Config) *Server {
 		NetBIOSDomain:  domain,
 		RequireVersion: cfg.RequireNTLMVersion,
 	}
-	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
-	s.Server.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
-		return context.WithValue(ctx, connKey{}, new(connState))
+	if cfg.Kerberos != nil {
+		if err := s.setUpKerberos(); err != nil {
+			panic(err)
+		}
 	}
-	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.Server.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		return context.WithValue(ctx, connKey{}, &connState{conn: c})
+	}
+	s.Server.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
 			s.connections.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.proxy.release(c)
 		}
 	}
 	return s
+}
+
+// Start starts the server over plain HTTP.
+func (s *Server) Start() {
+	s.Server.Start()
+	s.nameHost()
+}
+
+// StartTLS starts the server over TLS: with the certificate Config.TLS
+// describes unless s.TLS was set, and offering HTTP/2 when Config.H2 asks.
+// It panics if the certificate cannot be made.
+func (s *Server) StartTLS() {
+	if err := s.prepareTLS(); err != nil {
+		panic(err)
+	}
+	s.Server.StartTLS()
+	s.nameHost()
+}
+
+// Close stops the server and, for a proxy, its upstream connections.
+func (s *Server) Close() {
+	s.Server.Close()
+	s.proxy.closeAll()
+}
+
+// urlHost is the host the server's URL names, "" for httptest's
+// 127.0.0.1: a client asks for a ticket for HTTP/<host of the URL>, so a
+// Kerberos server's URL names its SPN's host when that is 127.0.0.1, and
+// localhost otherwise (the default SPN's host; a client of another SPN
+// must be told it).
+func (s *Server) urlHost() string {
+	if s.cfg.Kerberos == nil {
+		return ""
+	}
+	_, host, _ := strings.Cut(s.cfg.Kerberos.SPN, "/")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "127.0.0.1" {
+		return ""
+	}
+	return "localhost"
+}
+
+// nameHost rewrites the started server's URL to name urlHost.
+func (s *Server) nameHost() {
+	h := s.urlHost()
+	if h == "" {
+		return
+	}
+	_, port, err := net.SplitHostPort(s.Listener.Addr().String())
+	if err != nil {
+		return
+	}
+	scheme := "http"
+	if s.TLS != nil {
+		scheme = "https"
+	}
+	s.URL = scheme + "://" + net.JoinHostPort(h, port)
 }
 
 // Stats returns the counts so far.
@@ -181,6 +292,11 @@ func (s *Server) Stats() Stats {
 		Rejections:      s.rejections.Load(),
 		Authenticated:   s.authenticated.Load(),
 		Unauthenticated: s.unauthenticated.Load(),
+		Tunnels:         s.tunnels.Load(),
+		Forwarded:       s.forwarded.Load(),
+		HTTP1Requests:   s.h1.Load(),
+		HTTP2Requests:   s.h2.Load(),
+		HTTP2Resets:     s.h2Resets.Load(),
 	}
 }
 
@@ -219,6 +335,7 @@ type connState struct {
 	krbRes *krbacceptor.Result     // Kerberos context of the SPNEGO exchange
 	user   string                  // authenticated user, "" if none
 	acc    *connAcceptors          // acceptors bound to this TLS connection (epa.go)
+	conn   net.Conn                // the connection (a proxy pins an upstream to it)
 }
 
 // userKey keys the authenticated user in a handler's request context, and
@@ -246,6 +363,11 @@ func User(ctx context.Context) string {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.h1.Add(1)
+	if s.cfg.Proxy {
+		s.serveProxy(w, r)
+		return
+	}
 	if s.cfg.Public != nil && s.cfg.Public(r) {
 		s.serve(w, r)
 		return

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/negotiate-go/negotiate"
 	"github.com/negotiate-go/negotiate/httptestutil"
@@ -23,24 +22,21 @@ func runKerberos(w io.Writer) error {
 	defer k.Close()
 	k.AddUser("alice", "kerberos pass")
 
-	srv := httptestutil.NewUnstartedServer(httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{
-		SPN:    "HTTP/localhost",
-		Keytab: k.AddService("HTTP/localhost"),
-	}})
-	srv.Start()
+	// The server's key for HTTP/localhost comes from the KDC; its URL
+	// names localhost, so the client asks for a ticket for that SPN.
+	srv := httptestutil.NewServer(httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{KDC: k}})
 	defer srv.Close()
-	url := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 
 	tr := &negotiate.Transport{
 		Credentials: negotiate.Password("alice@DEMO.TEST", "kerberos pass"),
-		Krb5Config:  k.Krb5Conf(),
+		Krb5Config:  k.Krb5ConfPath(),
 		// MutualRequired is the default: a 200 without a valid AP-REP
 		// from the server would be an error, not a success.
 	}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 	for _, path := range []string{"/first", "/warm"} {
-		if err := request(w, client, "GET", url+path, nil); err != nil {
+		if err := request(w, client, "GET", srv.URL+path, nil); err != nil {
 			return err
 		}
 	}

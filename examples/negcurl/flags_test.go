@@ -71,7 +71,7 @@ func schemesSent(stderr, name string) []string {
 func TestServerSchemeFlags(t *testing.T) {
 	k := kdc.New(t, realm, nil)
 	k.AddUser("alice", krbPass)
-	conf := k.Krb5Conf()
+	conf := k.Krb5ConfPath()
 	flagSets := []struct {
 		flags   []string
 		allowed []string
@@ -93,10 +93,12 @@ func TestServerSchemeFlags(t *testing.T) {
 			}
 			challenges = append(challenges, s)
 		}
-		s := httptestutil.NewKerberosTLSServer(t, k, httptestutil.Config{
-			Users:   map[string]string{krbUser: krbPass},
-			Schemes: challenges,
-		}, httptestutil.TLSOptions{})
+		s := httptestutil.NewTLSServer(httptestutil.Config{
+			Kerberos: &httptestutil.KerberosConfig{KDC: k},
+			Users:    map[string]string{krbUser: krbPass},
+			Schemes:  challenges,
+		})
+		t.Cleanup(s.Close)
 		for _, fs := range flagSets {
 			name := fmt.Sprintf("offers %s, flags %s", strings.Join(offered, "+"), strings.Join(fs.flags, " "))
 			t.Run(name, func(t *testing.T) {
@@ -125,7 +127,7 @@ func TestServerSchemeFlags(t *testing.T) {
 func TestProxySchemeFlags(t *testing.T) {
 	k := kdc.New(t, realm, nil)
 	k.AddUser("alice", krbPass)
-	conf := k.Krb5Conf()
+	conf := k.Krb5ConfPath()
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("origin")) }))
 	t.Cleanup(origin.Close)
 	flagSets := []struct {
@@ -149,10 +151,13 @@ func TestProxySchemeFlags(t *testing.T) {
 			}
 			challenges = append(challenges, s)
 		}
-		p := httptestutil.NewKerberosProxy(t, k, httptestutil.Config{
-			Users:   map[string]string{krbUser: krbPass},
-			Schemes: challenges,
+		p := httptestutil.NewServer(httptestutil.Config{
+			Proxy:    true,
+			Kerberos: &httptestutil.KerberosConfig{KDC: k},
+			Users:    map[string]string{krbUser: krbPass},
+			Schemes:  challenges,
 		})
+		t.Cleanup(p.Close)
 		for _, fs := range flagSets {
 			name := fmt.Sprintf("offers %s, flags %s", strings.Join(offered, "+"), strings.Join(fs.flags, " "))
 			t.Run(name, func(t *testing.T) {
@@ -184,13 +189,16 @@ func TestProxySchemeFlags(t *testing.T) {
 func TestProxyNTLMChosen(t *testing.T) {
 	const proxyUser, proxyPass = `LAB\carol`, "proxy-Pa55word"
 	k := kdc.New(t, realm, nil)
-	p := httptestutil.NewKerberosProxy(t, k, httptestutil.Config{
-		Users:   map[string]string{proxyUser: proxyPass},
-		Schemes: []string{"Negotiate", "NTLM", `Basic realm="proxy"`},
+	p := httptestutil.NewServer(httptestutil.Config{
+		Proxy:    true,
+		Kerberos: &httptestutil.KerberosConfig{KDC: k},
+		Users:    map[string]string{proxyUser: proxyPass},
+		Schemes:  []string{"Negotiate", "NTLM", `Basic realm="proxy"`},
 	})
+	t.Cleanup(p.Close)
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("origin")) }))
 	t.Cleanup(origin.Close)
-	args := []string{"-v", "--proxy-ntlm", "-x", p.URL, "--krb5-config", k.Krb5Conf(), origin.URL}
+	args := []string{"-v", "--proxy-ntlm", "-x", p.URL, "--krb5-config", k.Krb5ConfPath(), origin.URL}
 	r := negcurl(t, runOpts{}, append(args, "-U", proxyUser+":"+proxyPass)...)
 	r.check(t, 0, `\* request \d+: NTLM leg 1 to the proxy`)
 	if got := schemesSent(r.stderr, "Proxy-Authorization"); !slices.Equal(got, []string{"NTLM"}) {
@@ -296,8 +304,9 @@ func TestKerberosRejectedByServer(t *testing.T) {
 	k.AddUser("alice", krbPass)
 	stale := k.AddService("HTTP/localhost")
 	k.AddService("HTTP/localhost") // the key changes; the server keeps the old one
-	s := httptestutil.NewKerberosServer(t, k, httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: stale}})
-	negcurl(t, runOpts{}, "--negotiate", "-u", krbUser+":"+krbPass, "--krb5-config", k.Krb5Conf(), s.URL).check(t, 4,
+	s := httptestutil.NewServer(httptestutil.Config{Kerberos: &httptestutil.KerberosConfig{SPN: "HTTP/localhost", Keytab: stale}})
+	t.Cleanup(s.Close)
+	negcurl(t, runOpts{}, "--negotiate", "-u", krbUser+":"+krbPass, "--krb5-config", k.Krb5ConfPath(), s.URL).check(t, 4,
 		`^negcurl: server localhost:\d+ rejected the Kerberos ticket for alice@EXAMPLE\.TEST: its keytab may lack the current key of its service principal, or the principal belongs to another account: check the server's keytab \(klist -k\) and --spn\n$`)
 }
 

@@ -17,7 +17,7 @@ func TestImpersonate(t *testing.T) {
 	k.SetConstrainedDelegation("websvc", true, "HTTP/localhost")
 	k.AddUser("plainsvc", "plainsvc-pw")
 	keytab := filepath.Join(t.TempDir(), "websvc.keytab")
-	if err := k.WriteKeytab(keytab, k.Keytab("websvc")); err != nil {
+	if err := k.WriteKeytab(keytab, "websvc"); err != nil {
 		t.Fatal(err)
 	}
 	for _, creds := range [][]string{{"-u", "websvc:websvc-pw"}, {"-u", "websvc", "--keytab", keytab}} {

@@ -173,8 +173,15 @@ func newKerberos(t testing.TB, opts *kdc.Options, cfg httptestutil.Config) (*kdc
 	t.Helper()
 	k := kdc.New(t, realm, opts)
 	k.AddUser("alice", krbPass)
-	s := httptestutil.NewKerberosServer(t, k, cfg)
-	return k, s, k.Krb5Conf()
+	var kc httptestutil.KerberosConfig
+	if cfg.Kerberos != nil {
+		kc = *cfg.Kerberos
+	}
+	kc.KDC = k
+	cfg.Kerberos = &kc
+	s := httptestutil.NewServer(cfg)
+	t.Cleanup(s.Close)
+	return k, s, k.Krb5ConfPath()
 }
 
 func TestNTLM(t *testing.T) {
@@ -227,7 +234,7 @@ func TestKerberos(t *testing.T) {
 		t.Fatal(err)
 	}
 	keytab := filepath.Join(dir, "alice.keytab")
-	if err := k.WriteKeytab(keytab, k.Keytab("alice")); err != nil {
+	if err := k.WriteKeytab(keytab, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -430,12 +437,13 @@ func TestProxy(t *testing.T) {
 func TestProxyAuth(t *testing.T) {
 	const proxyUser, proxyPass = `LAB\carol`, "proxy-Pa55word"
 	origin, _ := newNTLMServer(t, httptestutil.Config{})
-	ntlmProxy := httptestutil.NewProxy(httptestutil.Config{Users: map[string]string{proxyUser: proxyPass}})
+	ntlmProxy := httptestutil.NewServer(httptestutil.Config{Proxy: true, Users: map[string]string{proxyUser: proxyPass}})
 	t.Cleanup(ntlmProxy.Close)
 	k := kdc.New(t, realm, nil)
 	k.AddUser("alice", krbPass)
-	krbProxy := httptestutil.NewKerberosProxy(t, k, httptestutil.Config{})
-	conf := k.Krb5Conf()
+	krbProxy := httptestutil.NewServer(httptestutil.Config{Proxy: true, Kerberos: &httptestutil.KerberosConfig{KDC: k}})
+	t.Cleanup(krbProxy.Close)
+	conf := k.Krb5ConfPath()
 	userinfo := strings.Replace(ntlmProxy.URL, "http://", "http://LAB%5Ccarol:"+proxyPass+"@", 1)
 	server := []string{"-u", ntlmUser + ":" + ntlmPass, origin.URL}
 	tests := []struct {

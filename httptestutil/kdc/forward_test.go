@@ -61,7 +61,7 @@ func TestForwarded(t *testing.T) {
 	k.AddUser("bob", "pw")
 	k.SetForwardable("bob", false)
 	k.AddService(testSPN)
-	cfg := k.Config() // forwardable = true
+	cfg := k.testConfig() // forwardable = true
 	cl := newClient(k, cfg, "alice", "pw")
 	defer cl.Destroy()
 	as := tgt(t, k, cl)

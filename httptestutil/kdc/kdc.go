@@ -8,6 +8,12 @@
 // §7.2.1, §7.2.2), with helpers that write a krb5.conf, keytabs and MIT
 // credential caches for the principals it knows.
 //
+// A program (a demo, say) starts one with Start and stops it with Close; a
+// test may use New, which closes it when the test ends. What it hands out
+// are paths (Krb5ConfPath, WriteKeytab, WriteCCache) and keytab files as
+// bytes (AddService, Keytab), so its users need no Kerberos library of
+// their own.
+//
 // It is meant for tests only: keys live in memory, there is no PAC, no FAST,
 // no cross-realm trust, no S4U, and the KDC keeps no replay cache of its own.
 package kdc
@@ -25,7 +31,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/iana/nametype"
@@ -68,7 +73,7 @@ type Options struct {
 	// Enctypes are the encryption types the KDC supports, in order of
 	// preference; default DefaultEnctypes.
 	Enctypes []int32
-	// UDPPreferenceLimit is written as udp_preference_limit in Krb5Conf.
+	// UDPPreferenceLimit is written as udp_preference_limit in Krb5ConfPath's file.
 	// 0 means 1: clients use TCP first (real AD replies outgrow UDP). Set
 	// it to, say, 1465 to make clients try UDP first.
 	UDPPreferenceLimit int
@@ -247,7 +252,8 @@ func (k *KDC) listen() error {
 
 // Close stops the KDC: it closes its sockets and every open TCP connection,
 // waits for all its goroutines to end and removes its temporary directory
-// (Krb5Conf). Close is idempotent.
+// (Krb5ConfPath's file, and nothing else: files written with WriteKeytab
+// or WriteCCache belong to the caller). Close is idempotent.
 func (k *KDC) Close() error {
 	k.mu.Lock()
 	if k.closed {
@@ -423,11 +429,13 @@ func (k *KDC) RemovePrincipal(name string) {
 
 // AddService adds (or re-keys, with the next kvno) a service principal such
 // as "HTTP/www.example.test" with a random key for each of enctypes (default:
-// all of the KDC's), and returns a keytab holding those keys. Restricting
-// enctypes imitates, say, an RC4-only service account: its tickets and
-// session keys are then RC4. It panics on an empty name or an enctype the
-// KDC does not support (a programming error in a test).
-func (k *KDC) AddService(spn string, enctypes ...int32) *keytab.Keytab {
+// all of the KDC's), and returns a keytab holding those keys, in the MIT
+// keytab file format (what a server reads from /etc/krb5.keytab, and what
+// httptestutil.KerberosConfig.Keytab takes). Restricting enctypes imitates,
+// say, an RC4-only service account: its tickets and session keys are then
+// RC4. It panics on an empty name or an enctype the KDC does not support (a
+// programming error in a test).
+func (k *KDC) AddService(spn string, enctypes ...int32) []byte {
 	if spn == "" || strings.Contains(spn, "@") {
 		panic("negotiate: kdc: invalid service name")
 	}
@@ -479,10 +487,10 @@ func (k *KDC) addRandom(name string, enctypes []int32) (*principal, error) {
 	return p, nil
 }
 
-// keytabFor builds a keytab with the principal's current keys. gokrb5 has
-// no way to add a raw key, so each entry is made with AddEntry and its key
-// then replaced.
-func (k *KDC) keytabFor(p *principal) *keytab.Keytab {
+// keytabFor returns a keytab file (MIT format, version 0x502) with the
+// principal's current keys. gokrb5 has no way to add a raw key, so each
+// entry is made with AddEntry and its key then replaced.
+func (k *KDC) keytabFor(p *principal) []byte {
 	kt := keytab.New()
 	ts := time.Now().UTC().Truncate(time.Second)
 	ets := make([]int32, 0, len(p.keys))
@@ -502,13 +510,17 @@ func (k *KDC) keytabFor(p *principal) *keytab.Keytab {
 			ent.Principal.NameType = nametype.KRB_NT_SRV_INST
 		}
 	}
-	return kt
+	b, err := kt.Marshal()
+	if err != nil {
+		panic("negotiate: kdc: cannot encode keytab")
+	}
+	return b
 }
 
-// Keytab returns a keytab with the current keys of a user or service (nil
-// if the KDC does not know the name). A user's keytab lets a client log in
-// with gokrb5's client.NewWithKeytab.
-func (k *KDC) Keytab(name string) *keytab.Keytab {
+// Keytab returns a keytab file (MIT format) with the current keys of a
+// user or service, nil if the KDC does not know the name. With a user's
+// keytab a client logs in without a password (negotiate.Keytab, kinit -k).
+func (k *KDC) Keytab(name string) []byte {
 	k.mu.Lock()
 	p, ok := k.db[name]
 	k.mu.Unlock()
@@ -518,12 +530,12 @@ func (k *KDC) Keytab(name string) *keytab.Keytab {
 	return k.keytabFor(p)
 }
 
-// WriteKeytab writes kt to path in the MIT keytab format (version 0x502),
-// mode 0600.
-func (k *KDC) WriteKeytab(path string, kt *keytab.Keytab) error {
-	b, err := kt.Marshal()
-	if err != nil {
-		return fmt.Errorf("negotiate: kdc: marshal keytab: %w", err)
+// WriteKeytab writes the keytab of a user or service (see Keytab) to path,
+// mode 0600. The caller owns the file.
+func (k *KDC) WriteKeytab(path, name string) error {
+	b := k.Keytab(name)
+	if b == nil {
+		return fmt.Errorf("negotiate: kdc: unknown principal")
 	}
 	return os.WriteFile(path, b, 0o600)
 }
@@ -541,29 +553,21 @@ func (k *KDC) lookup(name string) (*principal, bool) {
 	return &cp, true
 }
 
-// Krb5Conf writes (or rewrites, to add the hosts of services added since)
-// a krb5.conf for this KDC in its temporary directory and returns its path.
-// It sets default_realm, the realm's kdc = Addr(), dns_lookup_kdc and
-// dns_lookup_realm false, udp_preference_limit (Options.UDPPreferenceLimit;
-// by default 1, so clients use TCP), ticket and renew lifetimes, the
-// KDC's enctypes as permitted enctypes, and [domain_realm] entries mapping
-// the host of every service and the domain named like the realm to it.
-// It panics if the file cannot be written.
-func (k *KDC) Krb5Conf() string {
+// Krb5ConfPath writes (or rewrites, to add the hosts of services added
+// since) a krb5.conf for this KDC in its temporary directory and returns the
+// file's path, for negotiate.Transport.Krb5Config or KRB5_CONFIG. Close
+// removes the file. It sets default_realm, the realm's kdc = Addr(),
+// dns_lookup_kdc and dns_lookup_realm false, udp_preference_limit
+// (Options.UDPPreferenceLimit; by default 1, so clients use TCP), ticket and
+// renew lifetimes, the KDC's enctypes as permitted enctypes, and
+// [domain_realm] entries mapping the host of every service and the domain
+// named like the realm to it. It panics if the file cannot be written.
+func (k *KDC) Krb5ConfPath() string {
 	p, err := k.writeConf()
 	if err != nil {
 		panic(err)
 	}
 	return p
-}
-
-// Config returns Krb5Conf parsed by gokrb5.
-func (k *KDC) Config() *config.Config {
-	c, err := config.NewFromString(k.confText())
-	if err != nil {
-		panic(fmt.Sprintf("negotiate: kdc: own krb5.conf does not parse: %v", err))
-	}
-	return c
 }
 
 func (k *KDC) writeConf() (string, error) {

@@ -36,7 +36,7 @@ const (
 
 func newClient(k *KDC, cfg *config.Config, user, password string) *client.Client {
 	if cfg == nil {
-		cfg = k.Config()
+		cfg = k.testConfig()
 	}
 	return client.NewWithPassword(user, k.Realm(), password, cfg, client.DisablePAFXFAST(true))
 }
@@ -49,8 +49,8 @@ func TestLoginAndServiceTicket(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			k := New(t, testRealm, nil)
 			k.AddUser("alice", "alice password")
-			kt := k.AddService(testSPN)
-			cfg := k.Config()
+			kt := parsedKeytab(k.AddService(testSPN))
+			cfg := k.testConfig()
 			if tc.udp {
 				cfg.LibDefaults.UDPPreferenceLimit = 1465
 			}
@@ -128,7 +128,7 @@ func TestLoginFailures(t *testing.T) {
 // PA-ENC-TIMESTAMP encrypted with key.
 func asReq(t testing.TB, k *KDC, ts time.Time, key types.EncryptionKey) []byte {
 	t.Helper()
-	cfg := k.Config()
+	cfg := k.testConfig()
 	req, err := messages.NewASReqForTGT(k.Realm(), cfg, types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice"))
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func krbError(t *testing.T, b []byte) messages.KRBError {
 func TestPreauthAndSkew(t *testing.T) {
 	k := New(t, testRealm, &Options{ClockOffset: 10 * time.Minute})
 	k.AddUser("alice", "pw")
-	key, _, err := k.Keytab("alice").GetEncryptionKey(types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice"), testRealm, 0, AES256SHA1)
+	key, _, err := parsedKeytab(k.Keytab("alice")).GetEncryptionKey(types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice"), testRealm, 0, AES256SHA1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestExpiryAndRenewal(t *testing.T) {
 	k := New(t, testRealm, &Options{TicketLifetime: time.Minute, RenewLifetime: time.Hour})
 	k.AddUser("alice", "pw")
 	k.AddService(testSPN)
-	cfg := k.Config()
+	cfg := k.testConfig()
 	cl := newClient(k, cfg, "alice", "pw")
 	defer cl.Destroy()
 	as := tgt(t, k, cl)
@@ -309,7 +309,7 @@ func TestExpiryAndRenewal(t *testing.T) {
 	// A KDC without renewable tickets refuses RENEW.
 	k2 := New(t, testRealm, nil)
 	k2.AddUser("alice", "pw")
-	cfg2 := k2.Config()
+	cfg2 := k2.testConfig()
 	cl2 := newClient(k2, cfg2, "alice", "pw")
 	defer cl2.Destroy()
 	as2 := tgt(t, k2, cl2)
@@ -325,7 +325,7 @@ func TestTGSChecks(t *testing.T) {
 	k := New(t, testRealm, nil)
 	k.AddUser("alice", "pw")
 	k.AddService(testSPN)
-	cfg := k.Config()
+	cfg := k.testConfig()
 	cl := newClient(k, cfg, "alice", "pw")
 	defer cl.Destroy()
 	as := tgt(t, k, cl)
@@ -349,7 +349,7 @@ func TestTGSChecks(t *testing.T) {
 	}
 	// A service the client's enctypes cannot reach.
 	k.AddService("HTTP/rc4only.example.test", RC4HMAC)
-	cfgAES := k.Config()
+	cfgAES := k.testConfig()
 	cfgAES.LibDefaults.DefaultTGSEnctypeIDs = []int32{AES256SHA1}
 	if _, code := tgsExchange(t, k, cfgAES, as, "HTTP/rc4only.example.test", false); code != errorcode.KDC_ERR_ETYPE_NOSUPP {
 		t.Errorf("aes-only request for an rc4-only service: code %d; want %d", code, errorcode.KDC_ERR_ETYPE_NOSUPP)
@@ -374,8 +374,8 @@ func TestEnctypes(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			spn := "HTTP/svc" + string(rune('a'+i)) + ".example.test"
-			kt := k.AddService(spn, tt.service...)
-			cfg := k.Config()
+			kt := parsedKeytab(k.AddService(spn, tt.service...))
+			cfg := k.testConfig()
 			if tt.client != nil {
 				cfg.LibDefaults.DefaultTGSEnctypeIDs = tt.client
 			} else {
@@ -400,7 +400,7 @@ func TestEnctypes(t *testing.T) {
 func TestUDPResponseTooBig(t *testing.T) {
 	k := New(t, testRealm, &Options{UDPPreferenceLimit: 1465, TicketPadding: 1600})
 	k.AddUser("alice", "pw")
-	kt := k.AddService(testSPN)
+	kt := parsedKeytab(k.AddService(testSPN))
 	cl := newClient(k, nil, "alice", "pw")
 	defer cl.Destroy()
 	tkt, _, err := cl.GetServiceTicket(testSPN)
@@ -496,7 +496,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl.Destroy()
-	conf := k.Krb5Conf()
+	conf := k.Krb5ConfPath()
 	if err := k.Close(); err != nil {
 		t.Errorf("Close() = %v; want nil", err)
 	}
@@ -548,9 +548,9 @@ func TestConcurrentClients(t *testing.T) {
 func TestKrb5Conf(t *testing.T) {
 	k := New(t, testRealm, &Options{RenewLifetime: time.Hour})
 	k.AddService("HTTP/intranet.corp.test")
-	cfg, err := config.Load(k.Krb5Conf())
+	cfg, err := config.Load(k.Krb5ConfPath())
 	if err != nil {
-		t.Fatalf("config.Load(Krb5Conf()) = %v", err)
+		t.Fatalf("config.Load(Krb5ConfPath()) = %v", err)
 	}
 	_, kdcs, err := cfg.GetKDCs(testRealm, true)
 	if err != nil || len(kdcs) != 1 || kdcs[1] != k.Addr() {
@@ -572,7 +572,7 @@ func TestKrb5Conf(t *testing.T) {
 func TestCCache(t *testing.T) {
 	k := New(t, testRealm, &Options{TicketLifetime: 30 * time.Minute, RenewLifetime: time.Hour})
 	k.AddUser("alice", "pw")
-	kt := k.AddService(testSPN)
+	kt := parsedKeytab(k.AddService(testSPN))
 	dir := t.TempDir()
 
 	path := filepath.Join(dir, "tgt.ccache")
@@ -589,7 +589,7 @@ func TestCCache(t *testing.T) {
 	if cc.Version != 4 || cc.GetClientPrincipalName().PrincipalNameString() != "alice" || cc.GetClientRealm() != testRealm {
 		t.Errorf("ccache version %d, client %v@%s; want 4, alice@%s", cc.Version, cc.GetClientPrincipalName(), cc.GetClientRealm(), testRealm)
 	}
-	cl, err := client.NewFromCCache(cc, k.Config(), client.DisablePAFXFAST(true))
+	cl, err := client.NewFromCCache(cc, k.testConfig(), client.DisablePAFXFAST(true))
 	if err != nil {
 		t.Fatalf("NewFromCCache() = %v", err)
 	}
@@ -652,7 +652,7 @@ func TestMITTools(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Env = append(os.Environ(), "KRB5_CONFIG="+k.Krb5Conf(), "KRB5CCNAME=FILE:"+ccache, "KRB5_TRACE=/dev/null")
+		cmd.Env = append(os.Environ(), "KRB5_CONFIG="+k.Krb5ConfPath(), "KRB5CCNAME=FILE:"+ccache, "KRB5_TRACE=/dev/null")
 		cmd.Stdin = strings.NewReader(stdin)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -689,8 +689,8 @@ func FuzzKDC(f *testing.F) {
 	defer k.Close()
 	k.AddUser("alice", "pw")
 	k.AddService(testSPN)
-	cfg := k.Config()
-	key, _, _ := k.Keytab("alice").GetEncryptionKey(types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice"), testRealm, 0, AES256SHA1)
+	cfg := k.testConfig()
+	key, _, _ := parsedKeytab(k.Keytab("alice")).GetEncryptionKey(types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice"), testRealm, 0, AES256SHA1)
 	f.Add(asReq(f, k, time.Time{}, key))
 	f.Add(asReq(f, k, time.Now(), key))
 	cl := newClient(k, cfg, "alice", "pw")
@@ -725,4 +725,60 @@ func FuzzKDC(f *testing.F) {
 			t.Fatalf("Handle(%x) reply starts with %#x", b, rep[0])
 		}
 	})
+}
+
+// TestKeytabFiles: Keytab and AddService hand out keytab files (the MIT
+// format gokrb5 and MIT tools read) with the principal's current keys, and
+// WriteKeytab writes the same to disk, private to its owner.
+func TestKeytabFiles(t *testing.T) {
+	k := New(t, testRealm, &Options{Enctypes: []int32{AES256SHA1, RC4HMAC}})
+	k.AddUser("alice", "pw")
+	k.AddService(testSPN)
+	second := k.AddService(testSPN) // re-keyed: kvno 2
+	tests := []struct {
+		name     string
+		b        []byte
+		nameType int32
+		kvno     uint32
+	}{
+		{"alice", k.Keytab("alice"), nametype.KRB_NT_PRINCIPAL, 1},
+		{testSPN, k.Keytab(testSPN), nametype.KRB_NT_SRV_INST, 2},
+		{"AddService", second, nametype.KRB_NT_SRV_INST, 2},
+	}
+	for _, tt := range tests {
+		kt := parsedKeytab(tt.b)
+		if len(kt.Entries) != 2 {
+			t.Fatalf("Keytab(%q): %d entries; want one per enctype, 2", tt.name, len(kt.Entries))
+		}
+		for _, e := range kt.Entries {
+			if e.KVNO != tt.kvno || e.Principal.NameType != tt.nameType || e.Principal.Realm != testRealm {
+				t.Errorf("Keytab(%q) entry: kvno %d, name type %d, realm %q; want %d, %d, %q", tt.name, e.KVNO, e.Principal.NameType, e.Principal.Realm, tt.kvno, tt.nameType, testRealm)
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "alice.keytab")
+	if err := k.WriteKeytab(path, "alice"); err != nil {
+		t.Fatalf("WriteKeytab(alice) = %v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := parsedKeytab(b), parsedKeytab(k.Keytab("alice"))
+	for i := range want.Entries {
+		if !bytes.Equal(got.Entries[i].Key.KeyValue, want.Entries[i].Key.KeyValue) {
+			t.Errorf("WriteKeytab: entry %d holds another key than Keytab's", i)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm() != 0o600 {
+		t.Errorf("WriteKeytab: file mode %v; want 0600", fi.Mode().Perm())
+	}
+	if b := k.Keytab("nobody"); b != nil {
+		t.Errorf("Keytab(nobody) = %d bytes; want nil", len(b))
+	}
+	if err := k.WriteKeytab(filepath.Join(t.TempDir(), "x"), "nobody"); err == nil {
+		t.Errorf("WriteKeytab(nobody) = nil; want an error")
+	}
 }

@@ -21,7 +21,7 @@ type adEntry struct {
 
 func TestCBTAuthData(t *testing.T) {
 	k, kt := newKDC(t, nil)
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	cb := &gss.ChannelBindings{ApplicationData: append([]byte("tls-server-end-point:"), bytes.Repeat([]byte{0xcd}, 48)...)}
 	tests := []struct {
 		name    string

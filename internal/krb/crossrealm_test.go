@@ -44,8 +44,8 @@ func TestCrossRealm(t *testing.T) {
 	b := kdc.New(t, "B.TEST", nil)
 	c := kdc.New(t, "C.TEST", nil)
 	a.AddUser("alice", "a-pw")
-	ktB := b.AddService("HTTP/www.b.test")
-	ktC := c.AddService("HTTP/www.c.test")
+	ktB := kdcKeytab(b.AddService("HTTP/www.b.test"))
+	ktC := kdcKeytab(c.AddService("HTTP/www.c.test"))
 	a.Trust(b)
 	b.Trust(c)
 	// A reaches C through B, as [capaths] would say.

@@ -21,7 +21,7 @@ const okSPN = "HTTP/trusted.example.test" // a service with OK-AS-DELEGATE
 
 func TestDelegation(t *testing.T) {
 	k, kt := newKDC(t, nil)
-	ktOK := k.AddService(okSPN)
+	ktOK := kdcKeytab(k.AddService(okSPN))
 	k.SetOKAsDelegate(okSPN, true)
 	tests := []struct {
 		policy Delegation
@@ -35,7 +35,7 @@ func TestDelegation(t *testing.T) {
 		{DelegateAlways, testSPN, true},
 		{DelegateAlways, okSPN, true},
 	}
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	for _, tt := range tests {
 		acc := &krbacceptor.Acceptor{Keytab: kt, SPN: tt.spn}
 		if tt.spn == okSPN {
@@ -70,7 +70,7 @@ func TestDelegation(t *testing.T) {
 		// The service can use the TGT as alice's: a service ticket
 		// for another service.
 		tkt, key := d.Ticket()
-		svc := &Client{cfg: k.Config(), cname: types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice"), realm: testRealm, now: c.now}
+		svc := &Client{cfg: kdcConfig(k), cname: types.NewPrincipalName(nametype.KRB_NT_PRINCIPAL, "alice"), realm: testRealm, now: c.now}
 		cr, err := svc.tgsExchange(testCtx(t), testRealm, &cred{ticket: tkt, key: key}, types.NewPrincipalName(nametype.KRB_NT_SRV_INST, okSPN), false, false, "alice")
 		if err != nil {
 			t.Fatalf("%v to %s: TGS exchange with the delegated TGT = %v", tt.policy, tt.spn, err)
@@ -87,7 +87,7 @@ func TestDelegation(t *testing.T) {
 
 func TestDelegationNotForwardable(t *testing.T) {
 	k, _ := newKDC(t, nil)
-	ktOK := k.AddService(okSPN)
+	ktOK := kdcKeytab(k.AddService(okSPN))
 	k.SetOKAsDelegate(okSPN, true)
 	k.SetForwardable("alice", false)
 	p := filepath.Join(t.TempDir(), "cc")
@@ -98,11 +98,11 @@ func TestDelegationNotForwardable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ccClient, err := NewCCacheClient(cc, k.Config())
+	ccClient, err := NewCCacheClient(cc, kdcConfig(k))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pwClient := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	pwClient := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	for name, c := range map[string]*Client{"ccache": ccClient, "password": pwClient} {
 		_, _, err := NewInitiator(c, testSPN, InitiatorOptions{Delegation: DelegateAlways}).Step(testCtx(t), nil)
 		if !errors.Is(err, ErrNotForwardable) || !errors.Is(err, gss.ErrNoCredentials) {

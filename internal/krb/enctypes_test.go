@@ -50,7 +50,7 @@ func TestEnctypeDefaults(t *testing.T) {
 // KDC_ERR_ETYPE_NOSUPP; listing arcfour-hmac makes it work.
 func TestEnctypesAgainstKDC(t *testing.T) {
 	k, _ := newKDC(t, nil)
-	sha2 := k.AddService("HTTP/sha2.example.test", kdc.AES256SHA384, kdc.AES128SHA256)
+	sha2 := kdcKeytab(k.AddService("HTTP/sha2.example.test", kdc.AES256SHA384, kdc.AES128SHA256))
 	k.AddService("HTTP/rc4.example.test", kdc.RC4HMAC)
 	conf := func(extra string) string {
 		p := filepath.Join(t.TempDir(), "krb5.conf")

@@ -52,9 +52,9 @@ func recordKDC(tb testing.TB, enctypes ...int32) *kdcRecording {
 	tb.Helper()
 	k := kdc.New(tb, testRealm, &kdc.Options{Enctypes: enctypes})
 	k.AddUser("alice", "s3cret!")
-	r := &kdcRecording{cfg: k.Config(), kt: k.Keytab("alice"), svcKT: k.AddService(testSPN)}
-	r.cfg = k.Config()
-	b, err := os.ReadFile(k.Krb5Conf())
+	r := &kdcRecording{cfg: kdcConfig(k), kt: kdcKeytab(k.Keytab("alice")), svcKT: kdcKeytab(k.AddService(testSPN))}
+	r.cfg = kdcConfig(k)
+	b, err := os.ReadFile(k.Krb5ConfPath())
 	if err != nil {
 		tb.Fatal(err)
 	}

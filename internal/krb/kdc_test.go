@@ -42,7 +42,7 @@ func newKDC(t *testing.T, opts *kdc.Options) (*kdc.KDC, *keytab.Keytab) {
 	t.Helper()
 	k := kdc.New(t, testRealm, opts)
 	k.AddUser("alice", "s3cret!")
-	kt := k.AddService(testSPN)
+	kt := kdcKeytab(k.AddService(testSPN))
 	return k, kt
 }
 
@@ -68,7 +68,7 @@ func acceptAPReq(t *testing.T, tok []byte, kt *keytab.Keytab) messages.APReq {
 
 func TestPasswordLoginAndAPReq(t *testing.T) {
 	k, kt := newKDC(t, nil)
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	if got := c.Principal(); got != "alice@"+testRealm {
 		t.Errorf("Principal() = %q; want %q", got, "alice@"+testRealm)
 	}
@@ -128,7 +128,7 @@ func TestKDCErrors(t *testing.T) {
 		{"expired password", "old", "pw", testSPN, gss.ErrCredentialsExpired, errorcode.KDC_ERR_KEY_EXPIRED, "old@" + testRealm},
 	}
 	for _, tt := range tests {
-		c := NewPasswordClient(tt.user, testRealm, tt.pass, k.Config())
+		c := NewPasswordClient(tt.user, testRealm, tt.pass, kdcConfig(k))
 		_, _, err := c.ServiceTicket(testCtx(t), tt.spn)
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: ServiceTicket(%q) = %v; want %v", tt.name, tt.spn, err, tt.want)
@@ -146,7 +146,7 @@ func TestKDCErrors(t *testing.T) {
 
 func TestClockSkew(t *testing.T) {
 	k, _ := newKDC(t, &kdc.Options{ClockOffset: 20 * time.Minute})
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	_, _, err := c.ServiceTicket(testCtx(t), testSPN)
 	var ke *Error
 	if !errors.Is(err, gss.ErrClockSkew) || !errors.As(err, &ke) {
@@ -159,7 +159,7 @@ func TestClockSkew(t *testing.T) {
 
 func TestConcurrentColdCallsShareOneTGS(t *testing.T) {
 	k, _ := newKDC(t, nil)
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for i := 0; i < 64; i++ {
@@ -190,7 +190,7 @@ func TestExpiredTGTReacquired(t *testing.T) {
 	// Tickets live one second past the refresh margin.
 	k, _ := newKDC(t, &kdc.Options{TicketLifetime: refreshMargin + time.Second})
 	k.AddService("HTTP/other.example.test")
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	if _, _, err := c.ServiceTicket(testCtx(t), testSPN); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestExpiredTGTReacquired(t *testing.T) {
 
 func TestKDCDownAndCancellation(t *testing.T) {
 	k, _ := newKDC(t, nil)
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	k.SetDown(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -256,8 +256,8 @@ func TestNoKDCListening(t *testing.T) {
 func TestRC4ServiceTicket(t *testing.T) {
 	k := kdc.New(t, testRealm, nil)
 	k.AddUser("alice", "s3cret!")
-	kt := k.AddService("HTTP/legacy.example.test", kdc.RC4HMAC)
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	kt := kdcKeytab(k.AddService("HTTP/legacy.example.test", kdc.RC4HMAC))
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	in := NewInitiator(c, "HTTP/legacy.example.test", InitiatorOptions{})
 	tok, _, err := in.Step(testCtx(t), nil)
 	if err != nil {
@@ -273,7 +273,7 @@ func TestKeytabAndCCacheClients(t *testing.T) {
 	k, kt := newKDC(t, &kdc.Options{UDPPreferenceLimit: 1465})
 	dir := t.TempDir()
 	k.AddUser("svc", "pw-of-svc")
-	kc := NewKeytabClient("svc", testRealm, k.Keytab("svc"), k.Config())
+	kc := NewKeytabClient("svc", testRealm, kdcKeytab(k.Keytab("svc")), kdcConfig(k))
 	if _, _, err := kc.ServiceTicket(testCtx(t), testSPN); err != nil {
 		t.Fatalf("keytab client: %v", err)
 	}
@@ -286,7 +286,7 @@ func TestKeytabAndCCacheClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewCCacheClient(cc, k.Config())
+	c, err := NewCCacheClient(cc, kdcConfig(k))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestKeytabAndCCacheClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2, err := NewCCacheClient(cc2, k.Config())
+	c2, err := NewCCacheClient(cc2, kdcConfig(k))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestUDPTooBigFallsBackToTCP(t *testing.T) {
 	// Tickets padded past MaxUDPReply: the KDC answers
 	// KRB_ERR_RESPONSE_TOO_BIG over UDP and the client retries over TCP.
 	k, kt := newKDC(t, &kdc.Options{UDPPreferenceLimit: 1465, TicketPadding: 3000})
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	in := NewInitiator(c, testSPN, InitiatorOptions{})
 	tok, _, err := in.Step(testCtx(t), nil)
 	if err != nil {

@@ -47,7 +47,7 @@ func mitAccept(t *testing.T, k *kdc.KDC, spn string, tok []byte) mitDeleg {
 
 func TestMITDelegation(t *testing.T) {
 	k, _ := newKDC(t, nil)
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	for _, policy := range []Delegation{DelegateAlways, DelegateNone} {
 		in := NewInitiator(c, testSPN, InitiatorOptions{Mutual: true, Delegation: policy})
 		tok, _, err := in.Step(testCtx(t), nil)

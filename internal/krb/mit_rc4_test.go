@@ -86,7 +86,7 @@ func TestMITRC4MIC(t *testing.T) {
 	k := kdc.New(t, testRealm, nil)
 	k.AddUser("alice", "s3cret!")
 	k.AddService(rc4SPN, kdc.RC4HMAC)
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	for _, mutual := range []bool{true, false} {
 		mit := startMIT(t, k, rc4SPN)
 		in := NewInitiator(c, rc4SPN, InitiatorOptions{Mutual: mutual})

@@ -29,10 +29,7 @@ func mitCommand(t *testing.T, ctx context.Context, k *kdc.KDC, spn, script, extr
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	ktb, err := k.Keytab(spn).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ktb := k.Keytab(spn)
 	kt := filepath.Join(dir, "service.keytab")
 	conf := filepath.Join(dir, "krb5.conf")
 	if err := os.WriteFile(kt, ktb, 0o600); err != nil {

@@ -30,8 +30,8 @@ func rc4Context(t *testing.T, mutual bool) (*Initiator, *krbacceptor.Result) {
 	t.Helper()
 	k := kdc.New(t, testRealm, nil)
 	k.AddUser("alice", "s3cret!")
-	kt := k.AddService(rc4SPN, kdc.RC4HMAC)
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	kt := kdcKeytab(k.AddService(rc4SPN, kdc.RC4HMAC))
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	in := NewInitiator(c, rc4SPN, InitiatorOptions{Mutual: mutual})
 	tok, _, err := in.Step(context.Background(), nil)
 	if err != nil {

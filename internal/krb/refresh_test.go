@@ -51,7 +51,7 @@ func TestCacheExpiredNotRefreshed(t *testing.T) {
 	k := refreshKDC(t)
 	p := filepath.Join(t.TempDir(), "cc")
 	writeCache(t, k, p, -time.Minute)
-	c, err := CacheClient(CacheOptions{Name: "FILE:" + p, ConfigPath: k.Krb5Conf()}, k.Config())
+	c, err := CacheClient(CacheOptions{Name: "FILE:" + p, ConfigPath: k.Krb5ConfPath()}, kdcConfig(k))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestCacheRefreshedByAnotherProcess(t *testing.T) {
 	k := refreshKDC(t)
 	p := filepath.Join(t.TempDir(), "cc")
 	writeCache(t, k, p, 10*time.Second)
-	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5Conf()}, k.Config())
+	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5ConfPath()}, kdcConfig(k))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestCacheLastSeconds(t *testing.T) {
 	k := refreshKDC(t)
 	p := filepath.Join(t.TempDir(), "cc")
 	writeCache(t, k, p, 20*time.Second)
-	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5Conf()}, k.Config())
+	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5ConfPath()}, kdcConfig(k))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestCacheKDCSaysExpired(t *testing.T) {
 	k := refreshKDC(t)
 	p := filepath.Join(t.TempDir(), "cc")
 	writeCache(t, k, p, 60*time.Second)
-	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5Conf()}, k.Config())
+	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5ConfPath()}, kdcConfig(k))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestCacheRefreshKCM(t *testing.T) {
 	k := refreshKDC(t)
 	srv := kcmtest.New(t)
 	conf := filepath.Join(t.TempDir(), "krb5.conf")
-	text, _ := os.ReadFile(k.Krb5Conf())
+	text, _ := os.ReadFile(k.Krb5ConfPath())
 	text = []byte(strings.Replace(string(text), "[libdefaults]", "[libdefaults]\n  kcm_socket = "+srv.Socket()+"\n  default_ccache_name = KCM:", 1))
 	if err := os.WriteFile(conf, text, 0o600); err != nil {
 		t.Fatal(err)
@@ -148,7 +148,7 @@ func TestCacheRefreshKCM(t *testing.T) {
 		srv.Put("0", cc)
 	}
 	put(-time.Minute)
-	c, err := DefaultClientWith(CacheOptions{ConfigPath: conf}, k.Config())
+	c, err := DefaultClientWith(CacheOptions{ConfigPath: conf}, kdcConfig(k))
 	if err != nil {
 		t.Fatalf("DefaultClientWith(default_ccache_name = KCM:) = %v", err)
 	}
@@ -179,26 +179,26 @@ func TestResolveDefaultKeytab(t *testing.T) {
 	k := refreshKDC(t)
 	dir := t.TempDir()
 	kt := filepath.Join(dir, "client.keytab")
-	if err := k.WriteKeytab(kt, k.Keytab("alice")); err != nil {
+	if err := k.WriteKeytab(kt, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(dir, "none"))
 	t.Setenv("KRB5_CLIENT_KTNAME", kt)
-	src, princ, err := ResolveDefault(k.Krb5Conf())
+	src, princ, err := ResolveDefault(k.Krb5ConfPath())
 	if err != nil || src != "keytab:"+kt || princ != "alice@TEST.REALM" {
 		t.Errorf("ResolveDefault with only a client keytab = %q, %q, %v", src, princ, err)
 	}
 	// An unsupported type is an error, not a reason to use the keytab.
 	t.Setenv("KRB5CCNAME", "API:foo")
-	if _, _, err := ResolveDefault(k.Krb5Conf()); !errors.Is(err, ccache.ErrUnsupportedType) || !errors.Is(err, gss.ErrNoCredentials) {
+	if _, _, err := ResolveDefault(k.Krb5ConfPath()); !errors.Is(err, ccache.ErrUnsupportedType) || !errors.Is(err, gss.ErrNoCredentials) {
 		t.Errorf("ResolveDefault with KRB5CCNAME=API:foo = %v; want %v and %v", err, ccache.ErrUnsupportedType, gss.ErrNoCredentials)
 	}
-	if _, err := DefaultClient(k.Config()); !errors.Is(err, ccache.ErrUnsupportedType) {
+	if _, err := DefaultClient(kdcConfig(k)); !errors.Is(err, ccache.ErrUnsupportedType) {
 		t.Errorf("DefaultClient with KRB5CCNAME=API:foo and a client keytab = %v; want %v", err, ccache.ErrUnsupportedType)
 	}
 	t.Setenv("KRB5CCNAME", "FILE:"+filepath.Join(dir, "none"))
 	t.Setenv("KRB5_CLIENT_KTNAME", filepath.Join(dir, "nokt"))
-	if _, _, err := ResolveDefault(k.Krb5Conf()); !errors.Is(err, gss.ErrNoCredentials) {
+	if _, _, err := ResolveDefault(k.Krb5ConfPath()); !errors.Is(err, gss.ErrNoCredentials) {
 		t.Errorf("ResolveDefault with nothing = %v; want %v", err, gss.ErrNoCredentials)
 	}
 }
@@ -209,7 +209,7 @@ func TestResolveDefaultKeytab(t *testing.T) {
 func TestKeytabTGTRenewedAcrossExpiry(t *testing.T) {
 	k, _ := newKDC(t, &kdc.Options{TicketLifetime: refreshMargin + time.Second, RenewLifetime: time.Hour})
 	k.AddService("HTTP/other.example.test")
-	c := NewKeytabClient("alice", testRealm, k.Keytab("alice"), k.Config())
+	c := NewKeytabClient("alice", testRealm, kdcKeytab(k.Keytab("alice")), kdcConfig(k))
 	if _, _, err := c.ServiceTicket(testCtx(t), testSPN); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestCacheRefreshConcurrent(t *testing.T) {
 	k := refreshKDC(t)
 	p := filepath.Join(t.TempDir(), "cc")
 	writeCache(t, k, p, -time.Minute)
-	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5Conf()}, k.Config())
+	c, err := CacheClient(CacheOptions{Name: p, ConfigPath: k.Krb5ConfPath()}, kdcConfig(k))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func BenchmarkResolveDefault(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Setenv("KRB5CCNAME", "FILE:"+cache)
-	cfg := k.Krb5Conf()
+	cfg := k.Krb5ConfPath()
 	for b.Loop() {
 		if _, p, err := ResolveDefault(cfg); err != nil || p != "alice@SRC.TEST" {
 			b.Fatal(p, err)

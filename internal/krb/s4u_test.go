@@ -40,8 +40,8 @@ func newS4UKDC(t *testing.T) *kdc.KDC {
 
 func TestImpersonation(t *testing.T) {
 	k := newS4UKDC(t)
-	kt := k.Keytab(testSPN)
-	svc := NewPasswordClient("websvc", testRealm, "w-pw", k.Config())
+	kt := kdcKeytab(k.Keytab(testSPN))
+	svc := NewPasswordClient("websvc", testRealm, "w-pw", kdcConfig(k))
 	for _, tt := range []struct{ user, wantCName string }{
 		{"alice", "alice"},
 		{"alice@" + testRealm, "alice"},
@@ -75,21 +75,21 @@ func TestImpersonation(t *testing.T) {
 
 func TestImpersonationKeytabService(t *testing.T) {
 	k := newS4UKDC(t)
-	svc := NewKeytabClient("websvc", testRealm, k.Keytab("websvc"), k.Config())
+	svc := NewKeytabClient("websvc", testRealm, kdcKeytab(k.Keytab("websvc")), kdcConfig(k))
 	in := NewInitiator(NewImpersonationClient(svc, "alice"), testSPN, InitiatorOptions{})
 	tok, _, err := in.Step(testCtx(t), nil)
 	if err != nil {
 		t.Fatalf("Step = %v", err)
 	}
-	if got := acceptAPReq(t, tok, k.Keytab(testSPN)).Ticket.DecryptedEncPart.CName.PrincipalNameString(); got != "alice" {
+	if got := acceptAPReq(t, tok, kdcKeytab(k.Keytab(testSPN))).Ticket.DecryptedEncPart.CName.PrincipalNameString(); got != "alice" {
 		t.Fatalf("ticket client = %q; want alice", got)
 	}
 }
 
 func TestImpersonationRefused(t *testing.T) {
 	k := newS4UKDC(t)
-	web := NewPasswordClient("websvc", testRealm, "w-pw", k.Config())
-	plain := NewPasswordClient("plainsvc", testRealm, "p-pw", k.Config())
+	web := NewPasswordClient("websvc", testRealm, "w-pw", kdcConfig(k))
+	plain := NewPasswordClient("plainsvc", testRealm, "p-pw", kdcConfig(k))
 	tests := []struct {
 		name    string
 		svc     *Client
@@ -129,7 +129,7 @@ func TestImpersonationRefused(t *testing.T) {
 // than sending the service's TGT.
 func TestImpersonationNoDelegation(t *testing.T) {
 	k := newS4UKDC(t)
-	web := NewPasswordClient("websvc", testRealm, "w-pw", k.Config())
+	web := NewPasswordClient("websvc", testRealm, "w-pw", kdcConfig(k))
 	in := NewInitiator(NewImpersonationClient(web, "alice"), testSPN, InitiatorOptions{Delegation: DelegateAlways})
 	if _, _, err := in.Step(testCtx(t), nil); !errors.Is(err, gss.ErrNoCredentials) {
 		t.Fatalf("Step() with DelegateAlways = %v; want ErrNoCredentials", err)
@@ -206,7 +206,7 @@ func FuzzCheckS4UReply(f *testing.F) {
 // KRB_AP_ERR_MODIFIED, and no ticket for the user is issued.
 func TestS4U2SelfTampered(t *testing.T) {
 	k := newS4UKDC(t)
-	svc := NewPasswordClient("websvc", testRealm, "w-pw", k.Config())
+	svc := NewPasswordClient("websvc", testRealm, "w-pw", kdcConfig(k))
 	tgt, err := svc.getTGT(testCtx(t))
 	if err != nil {
 		t.Fatal(err)

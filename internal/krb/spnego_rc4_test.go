@@ -6,6 +6,7 @@ package krb_test
 import (
 	"context"
 	"errors"
+	"github.com/jcmturner/gokrb5/v8/config"
 	"testing"
 	"time"
 
@@ -56,8 +57,15 @@ func TestSPNEGORequireMICWithRC4Service(t *testing.T) {
 	const realm, spn = "EXAMPLE.TEST", "HTTP/legacy.example.test"
 	k := kdc.New(t, realm, nil)
 	k.AddUser("alice", "s3cret!")
-	kt := k.AddService(spn, kdc.RC4HMAC)
-	c := krb.NewPasswordClient("alice", realm, "s3cret!", k.Config())
+	kt, err := krb.ParseKeytab(k.AddService(spn, kdc.RC4HMAC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := config.Load(k.Krb5ConfPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := krb.NewPasswordClient("alice", realm, "s3cret!", conf)
 	for _, tc := range []struct {
 		name   string
 		mutual bool

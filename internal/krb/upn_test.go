@@ -22,8 +22,8 @@ func TestUPNLogin(t *testing.T) {
 	for _, c := range []*Client{
 		// As Credentials pass a UPN: user and the upper-cased suffix as
 		// the realm, which has no KDC in the configuration.
-		NewPasswordClient("carol", "UPN.EXAMPLE", "c-pw", k.Config()),
-		NewEnterpriseClient("carol@upn.example", "", "c-pw", k.Config()),
+		NewPasswordClient("carol", "UPN.EXAMPLE", "c-pw", kdcConfig(k)),
+		NewEnterpriseClient("carol@upn.example", "", "c-pw", kdcConfig(k)),
 	} {
 		in := NewInitiator(c, testSPN, InitiatorOptions{Mutual: true})
 		tok, _, err := in.Step(testCtx(t), nil)
@@ -39,7 +39,7 @@ func TestUPNLogin(t *testing.T) {
 		}
 	}
 	// A wrong password is still refused.
-	c := NewPasswordClient("carol", "UPN.EXAMPLE", "wrong", k.Config())
+	c := NewPasswordClient("carol", "UPN.EXAMPLE", "wrong", kdcConfig(k))
 	if _, _, err := NewInitiator(c, testSPN, InitiatorOptions{}).Step(testCtx(t), nil); !errors.Is(err, gss.ErrRejected) {
 		t.Errorf("wrong password: %v; want ErrRejected", err)
 	}
@@ -53,7 +53,7 @@ func TestUPNClientReferral(t *testing.T) {
 	b := kdc.New(t, "B.TEST", nil)
 	b.AddUser("erin", "e-pw")
 	b.SetUPN("erin", "erin@corp.example")
-	kt := b.AddService("HTTP/www.b.test")
+	kt := kdcKeytab(b.AddService("HTTP/www.b.test"))
 	a.SetClientReferral("corp.example", "B.TEST")
 	cfg := twoRealmConfig(t, a, b)
 	c := NewEnterpriseClient("erin@corp.example", "A.TEST", "e-pw", cfg)
@@ -117,7 +117,7 @@ func TestServiceReferralLoop(t *testing.T) {
 	k, _ := newKDC(t, nil)
 	k.AddService("HTTP/loop.example.test")
 	k.SetServiceReferral("HTTP/loop.example.test", testRealm)
-	c := NewPasswordClient("alice", testRealm, "s3cret!", k.Config())
+	c := NewPasswordClient("alice", testRealm, "s3cret!", kdcConfig(k))
 	_, _, err := NewInitiator(c, "HTTP/loop.example.test", InitiatorOptions{}).Step(testCtx(t), nil)
 	if !errors.Is(err, gss.ErrRejected) || !strings.Contains(err.Error(), "too many referrals") {
 		t.Fatalf("referral loop: %v; want too many referrals (ErrRejected)", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jcmturner/gokrb5/v8/client"
+	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/gssapi"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
@@ -478,8 +479,15 @@ func TestAcceptKDCTicket(t *testing.T) {
 		{"HTTP/aes.example.test", kdc.AES256SHA1},
 		{"HTTP/rc4.example.test", kdc.RC4HMAC},
 	} {
-		kt := k.AddService(tc.spn, tc.etype)
-		cl := client.NewWithPassword("alice", realm, "pw", k.Config(), client.DisablePAFXFAST(true))
+		kt := keytab.New()
+		if err := kt.Unmarshal(k.AddService(tc.spn, tc.etype)); err != nil {
+			t.Fatal(err)
+		}
+		conf, err := config.Load(k.Krb5ConfPath())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl := client.NewWithPassword("alice", realm, "pw", conf, client.DisablePAFXFAST(true))
 		tkt, key, err := cl.GetServiceTicket(tc.spn)
 		cl.Destroy()
 		if err != nil {
