@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the variables are used by the scripts that source this file
 # adlib.sh: settings shared by start.sh and stop.sh of the Active Directory
-# tier (Samba AD DC + Apache). Sourced after ../lib.sh, never run.
+# tier (Samba AD DC + Apache + Squid). Sourced after ../lib.sh, never run.
 
 AD_REALM=AD.TEST
 AD_DOMAIN=ADTEST
@@ -26,12 +26,16 @@ AD_SERVICE_PASSWORD=Websvc-AD.pw1
 AD_UNTRUSTED=plainsvc
 AD_UNTRUSTED_PASSWORD=Plainsvc-AD.pw1
 AD_HTTPSVC_PASSWORD=Httpsvc-AD.pw1
+# proxysvc: Squid's account, holding HTTP/proxy.ad.test.
+AD_PROXY_HOST=proxy.ad.test
+AD_PROXYSVC_PASSWORD=Proxysvc-AD.pw1
 
 : "${AD_HTTP_PORT:=18180}"
 : "${AD_HTTPS_PORT:=18543}"
+: "${AD_PROXY_PORT:=13228}"
 
 AD_PACKAGES=(samba samba-ad-dc samba-ad-provision samba-dsdb-modules winbind krb5-user
-	apache2 libapache2-mod-auth-gssapi gss-ntlmssp curl openssl iproute2)
+	apache2 libapache2-mod-auth-gssapi gss-ntlmssp squid curl openssl iproute2)
 
 AD_HOSTS_BEGIN='# BEGIN negotiate-lab-ad (.ci/lab/ad/start.sh; removed by .ci/lab/ad/stop.sh)'
 AD_HOSTS_END='# END negotiate-lab-ad'
@@ -51,8 +55,8 @@ ad_hosts_remove() {
 
 ad_hosts_add() {
 	ad_hosts_remove
-	printf '%s\n127.0.0.1 %s %s %s %s\n%s\n' "$AD_HOSTS_BEGIN" \
-		"$AD_WWW_HOST" "$AD_DC_HOST" "$AD_SERVICE.$AD_DNS_DOMAIN" "$AD_UNTRUSTED.$AD_DNS_DOMAIN" \
+	printf '%s\n127.0.0.1 %s %s %s %s %s\n%s\n' "$AD_HOSTS_BEGIN" \
+		"$AD_WWW_HOST" "$AD_PROXY_HOST" "$AD_DC_HOST" "$AD_SERVICE.$AD_DNS_DOMAIN" "$AD_UNTRUSTED.$AD_DNS_DOMAIN" \
 		"$AD_HOSTS_END" >>/etc/hosts
 }
 

@@ -3,7 +3,9 @@
 # of the lab on 127.0.0.1: a Samba AD DC (realm AD.TEST, its KDC on port 88,
 # LDAP, RPC and winbindd) provisioned from scratch under DIR, and a second
 # Apache with mod_auth_gssapi whose keytab is exported from the DC and whose
-# NTLM (gss-ntlmssp) is verified by the DC through winbindd. It writes
+# NTLM (gss-ntlmssp) is verified by the DC through winbindd, and a Squid
+# asking for Negotiate (Kerberos, or raw NTLMSSP), NTLM and Basic, verified by
+# the DC through its exported keytab and Samba's ntlm_auth. It writes
 # DIR/ad.env for the Go integration tests (AD_ENV). It does not need the
 # base lab (.ci/lab/up.sh) and does not touch it: its own ports, its own
 # /etc/hosts block, its own Apache. Idempotent: a tier that is up is taken
@@ -35,7 +37,8 @@ started=0
 fail() {
 	local what=$1 steplog=${2:-} f
 	log "AD tier FAILED: $what"
-	for f in "$steplog" "$dir/logs/samba.log" "$dir/apache/logs/error.log"; do
+	for f in "$steplog" "$dir/logs/samba.log" "$dir/apache/logs/error.log" \
+		"$dir/squid/cache.log" "$dir/squid/stderr.log"; do
 		if [ -n "$f" ] && [ -s "$f" ]; then
 			printf '\n----- %s (last 40 lines) -----\n' "$f" >&2
 			tail -n 40 "$f" >&2
@@ -91,7 +94,7 @@ if [ -s "$AD_POINTER" ]; then
 	fi
 fi
 "$here/stop.sh" "$dir" >/dev/null 2>&1 || true
-rm -rf "$dir/samba" "$dir/keytabs" "$dir/apache" "$dir/tls" "$dir/logs" \
+rm -rf "$dir/samba" "$dir/keytabs" "$dir/apache" "$dir/squid" "$dir/tls" "$dir/logs" \
 	"$dir/ccache" "$dir/krb5.conf" "$dir/ad.env"
 mkdir -p "$dir/logs"
 chmod 755 "$dir"
@@ -128,11 +131,11 @@ step install 900 install_packages
 
 stop_system_services() {
 	local s
-	for s in samba-ad-dc smbd nmbd winbind apache2; do
+	for s in samba-ad-dc smbd nmbd winbind apache2 squid; do
 		if [ -d /run/systemd/system ]; then
 			systemctl stop "$s" 2>/dev/null || true
 			systemctl disable "$s" 2>/dev/null || true
-		elif [ -x "/etc/init.d/$s" ] && [ "$s" != apache2 ]; then
+		elif [ -x "/etc/init.d/$s" ] && [ "$s" != apache2 ] && [ "$s" != squid ]; then
 			timeout 30 "/etc/init.d/$s" stop >/dev/null 2>&1 || true
 			update-rc.d "$s" disable >/dev/null 2>&1 || true
 		fi
@@ -140,9 +143,9 @@ stop_system_services() {
 }
 step stop-system-services 60 stop_system_services
 
-for p in 88 389 "$AD_HTTP_PORT" "$AD_HTTPS_PORT"; do
+for p in 88 389 "$AD_HTTP_PORT" "$AD_HTTPS_PORT" "$AD_PROXY_PORT"; do
 	if port_open 127.0.0.1 "$p"; then
-		die "port 127.0.0.1:$p is already in use (another Samba or KDC?); AD_HTTP_PORT/AD_HTTPS_PORT move Apache"
+		die "port 127.0.0.1:$p is already in use (another Samba or KDC?); AD_HTTP_PORT/AD_HTTPS_PORT move Apache, AD_PROXY_PORT Squid"
 	fi
 done
 
@@ -177,6 +180,8 @@ accounts() {
 	samba-tool user sensitive "$AD_SENSITIVE_USER" on -s "$smbconf"
 	samba-tool user create httpsvc "$AD_HTTPSVC_PASSWORD" -s "$smbconf"
 	samba-tool spn add "HTTP/$AD_WWW_HOST" httpsvc -s "$smbconf"
+	samba-tool user create proxysvc "$AD_PROXYSVC_PASSWORD" -s "$smbconf"
+	samba-tool spn add "HTTP/$AD_PROXY_HOST" proxysvc -s "$smbconf"
 	samba-tool user create "$AD_SERVICE" "$AD_SERVICE_PASSWORD" -s "$smbconf"
 	samba-tool spn add "HTTP/$AD_SERVICE.$AD_DNS_DOMAIN" "$AD_SERVICE" -s "$smbconf"
 	# Constrained delegation with protocol transition to Apache's SPN only.
@@ -203,6 +208,11 @@ dn: CN=httpsvc,CN=Users,$AD_BASE_DN
 changetype: modify
 replace: msDS-SupportedEncryptionTypes
 msDS-SupportedEncryptionTypes: 24
+
+dn: CN=proxysvc,CN=Users,$AD_BASE_DN
+changetype: modify
+replace: msDS-SupportedEncryptionTypes
+msDS-SupportedEncryptionTypes: 24
 EOF
 	/usr/bin/python3 "$here/samdb.py" "$smbconf" "$sd/accounts.ldif"
 	samba-tool delegation show "$AD_SERVICE" -s "$smbconf"
@@ -212,14 +222,16 @@ EOF
 	mkdir -p "$dir/keytabs"
 	samba-tool domain exportkeytab "$dir/keytabs/http.keytab" --principal="HTTP/$AD_WWW_HOST" -s "$smbconf"
 	samba-tool domain exportkeytab "$dir/keytabs/http.keytab" --principal=httpsvc -s "$smbconf"
+	samba-tool domain exportkeytab "$dir/keytabs/proxy.keytab" --principal="HTTP/$AD_PROXY_HOST" -s "$smbconf"
+	samba-tool domain exportkeytab "$dir/keytabs/proxy.keytab" --principal=proxysvc -s "$smbconf"
 	for u in "$AD_USER" "$AD_SERVICE" "$AD_UNTRUSTED"; do
 		samba-tool domain exportkeytab "$dir/keytabs/$u.keytab" --principal="$u" -s "$smbconf"
 	done
-	chown root:winbindd_priv "$dir/keytabs/http.keytab"
-	chmod 640 "$dir/keytabs/http.keytab"
+	chown root:winbindd_priv "$dir/keytabs/http.keytab" "$dir/keytabs/proxy.keytab"
+	chmod 640 "$dir/keytabs/http.keytab" "$dir/keytabs/proxy.keytab"
 	chmod 644 "$dir/keytabs/$AD_USER.keytab" "$dir/keytabs/$AD_SERVICE.keytab" "$dir/keytabs/$AD_UNTRUSTED.keytab"
 	chmod 755 "$dir/keytabs"
-	for u in http "$AD_USER" "$AD_SERVICE" "$AD_UNTRUSTED"; do
+	for u in http proxy "$AD_USER" "$AD_SERVICE" "$AD_UNTRUSTED"; do
 		[ -s "$dir/keytabs/$u.keytab" ]
 	done
 }
@@ -429,10 +441,97 @@ step apache 60 start_apache
 log "Apache (AD tier) up on 127.0.0.1:$AD_HTTP_PORT (http) and :$AD_HTTPS_PORT (https)"
 
 # ---------------------------------------------------------------------------
-# 6. Nothing the tier runs may listen beyond 127.0.0.1.
+# 6. Squid: one port asking for Negotiate, NTLM and Basic, in that order,
+# each verified by the DC, towards the tier's Apache only, no cache (a cache
+# hit would skip authentication). Negotiate: negotiate_wrapper_auth gives
+# Kerberos tokens (SPNEGO) to negotiate_kerberos_auth with the keytab
+# exported for HTTP/proxy.ad.test, and raw NTLMSSP to Samba's ntlm_auth (NTLM
+# wrapped in SPNEGO it does not take). NTLM and Basic: ntlm_auth, which asks
+# winbindd through its privileged pipe, hence the group winbindd_priv.
+s="$dir/squid"
+mkdir -p "$s/rcache"
+ntlm_auth_cmd="/usr/bin/ntlm_auth --configfile=$smbconf"
+cat >"$s/squid.conf" <<EOF
+# Generated by .ci/lab/ad/start.sh; everything lives under $s.
+http_port 127.0.0.1:$AD_PROXY_PORT
+visible_hostname $AD_PROXY_HOST
+pid_filename $s/squid.pid
+cache_effective_user proxy
+cache_effective_group winbindd_priv
+access_log stdio:$s/access.log
+cache_log $s/cache.log
+cache_store_log none
+coredump_dir $s
+netdb_filename none
+pinger_enable off
+shutdown_lifetime 1 seconds
+cache deny all
+dns_nameservers 127.0.0.1
+udp_incoming_address 127.0.0.1
+udp_outgoing_address 127.0.0.1
+hosts_file /etc/hosts
+
+auth_param negotiate program /usr/lib/squid/negotiate_wrapper_auth --ntlm $ntlm_auth_cmd --helper-protocol=squid-2.5-ntlmssp --kerberos /usr/lib/squid/negotiate_kerberos_auth -k $dir/keytabs/proxy.keytab -s HTTP/$AD_PROXY_HOST@$AD_REALM
+auth_param negotiate children 4 startup=1 idle=1
+auth_param negotiate keep_alive on
+auth_param ntlm program $ntlm_auth_cmd --helper-protocol=squid-2.5-ntlmssp
+auth_param ntlm children 4 startup=1 idle=1
+auth_param ntlm keep_alive on
+auth_param basic program $ntlm_auth_cmd --helper-protocol=squid-2.5-basic
+auth_param basic children 2 startup=1 idle=1
+auth_param basic realm $AD_REALM proxy
+auth_param basic credentialsttl 1 minute
+
+acl ad_dst dstdomain $AD_WWW_HOST
+acl ad_ports port $AD_HTTP_PORT $AD_HTTPS_PORT
+acl tls_ports port $AD_HTTPS_PORT
+acl CONNECT method CONNECT
+acl authed proxy_auth REQUIRED
+
+http_access deny !ad_dst
+http_access deny !ad_ports
+http_access deny CONNECT !tls_ports
+http_access allow authed
+http_access deny all
+EOF
+chown -R proxy:winbindd_priv "$s"
+chmod 700 "$s/rcache"
+
+start_squid() {
+	env KRB5_CONFIG="$dir/krb5.conf" \
+		KRB5_KTNAME="FILE:$dir/keytabs/proxy.keytab" \
+		KRB5RCACHEDIR="$s/rcache" \
+		squid -f "$s/squid.conf" 2>"$s/stderr.log"
+	wait_listen "$AD_PROXY_PORT" squid 20
+	ad_wait_pidfile "$s/squid.pid"
+	local url="http://$AD_WWW_HOST:$AD_HTTP_PORT/open/whoami" proxy="http://$AD_PROXY_HOST:$AD_PROXY_PORT"
+	local cc="FILE:$dir/ccache/squid-check" headers
+	# It offers the three schemes...
+	headers=$(curl -sS --max-time 10 -o /dev/null -D - --proxy "$proxy" "$url")
+	printf '%s\n' "$headers"
+	printf '%s\n' "$headers" | grep -q '^HTTP/1.1 407'
+	printf '%s\n' "$headers" | grep -qi '^Proxy-Authenticate: Negotiate'
+	printf '%s\n' "$headers" | grep -qi '^Proxy-Authenticate: NTLM'
+	printf '%s\n' "$headers" | grep -qi '^Proxy-Authenticate: Basic'
+	# ...and each lets alice through, checked with independent clients:
+	# curl with MIT krb5 (Kerberos), curl's own NTLM and Basic.
+	export KRB5_CONFIG="$dir/krb5.conf"
+	echo "$AD_PASSWORD" | KRB5CCNAME=$cc kinit "$AD_USER@$AD_REALM"
+	KRB5CCNAME=$cc curl -sS --fail --max-time 10 -o /dev/null --proxy "$proxy" --proxy-negotiate -U : "$url"
+	KRB5CCNAME=$cc kdestroy
+	curl -sS --fail --max-time 10 -o /dev/null --proxy "$proxy" --proxy-ntlm -U "$AD_DOMAIN\\$AD_USER:$AD_PASSWORD" "$url"
+	curl -sS --fail --max-time 10 -o /dev/null --proxy "$proxy" --proxy-basic -U "$AD_DOMAIN\\$AD_USER:$AD_PASSWORD" "$url"
+	cat "$s/access.log"
+}
+step squid-config 30 squid -k parse -f "$s/squid.conf"
+step squid 60 start_squid
+log "Squid (AD tier) up on 127.0.0.1:$AD_PROXY_PORT (Negotiate, NTLM, Basic)"
+
+# ---------------------------------------------------------------------------
+# 7. Nothing the tier runs may listen beyond 127.0.0.1.
 check_listeners() {
 	local bad
-	bad=$(ss -H -ltnup 2>/dev/null | grep -E '"(samba|kdc|ldap|rpc|winbindd|apache2)' |
+	bad=$(ss -H -ltnup 2>/dev/null | grep -E '"(samba|kdc|ldap|rpc|winbindd|apache2|squid)' |
 		awk '{print $5}' | grep -vE '^127\.0\.0\.1:' || true)
 	if [ -n "$bad" ]; then
 		echo "AD tier programs listening beyond 127.0.0.1: $bad"
@@ -442,7 +541,7 @@ check_listeners() {
 step listeners 30 check_listeners
 
 versions=$(dpkg-query -W -f='${Package}=${Version},' samba winbind krb5-user apache2 \
-	libapache2-mod-auth-gssapi gss-ntlmssp | sed 's/,$//')
+	libapache2-mod-auth-gssapi gss-ntlmssp squid | sed 's/,$//')
 cat >"$dir/ad.env" <<EOF
 AD_DIR=$dir
 KRB5_CONFIG=$dir/krb5.conf
@@ -470,6 +569,9 @@ AD_HTTP_SPN=HTTP/$AD_WWW_HOST
 AD_HTTP_URL=http://$AD_WWW_HOST:$AD_HTTP_PORT
 AD_HTTPS_URL=https://$AD_WWW_HOST:$AD_HTTPS_PORT
 AD_CA_FILE=$dir/tls/ca.crt
+AD_PROXY_HOST=$AD_PROXY_HOST
+AD_PROXY_SPN=HTTP/$AD_PROXY_HOST
+AD_PROXY_URL=http://$AD_PROXY_HOST:$AD_PROXY_PORT
 AD_VERSIONS=$versions
 EOF
 chmod 644 "$dir/ad.env"

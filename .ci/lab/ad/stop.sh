@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # stop.sh [DIR]: stops what ad/start.sh started for the AD tier in DIR
-# (default: the tier that is up), by its PID files: Apache, then Samba (whose
+# (default: the tier that is up), by its PID files: Squid, Apache, then Samba (whose
 # root process ends its tasks and winbindd). Removes the tier's /etc/hosts
 # block; keeps DIR (logs). Idempotent.
 set -euo pipefail
@@ -20,6 +20,7 @@ fi
 
 if [ -n "$dir" ] && [ -d "$dir" ]; then
 	dir=$(cd "$dir" && pwd -P)
+	stop_pidfile "$dir/squid/squid.pid" squid
 	stop_pidfile "$dir/apache/run/apache2.pid" apache2
 	stop_pidfile "$dir/samba/run/samba.pid" samba
 	# winbindd normally leaves with Samba; if not, stop it too.
