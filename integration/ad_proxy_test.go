@@ -38,6 +38,12 @@ func adProxyLab(t testing.TB) labEnv {
 // Kerberos (the realm comes from krb5.conf) and NTLM alike.
 func (e labEnv) adNTLMUser() string { return e["AD_NTLM_DOMAIN"] + `\` + e["AD_USER"] }
 
+// adProxyIPURL is the Squid's URL with 127.0.0.1 for its name: no
+// Kerberos service principal fits it.
+func (e labEnv) adProxyIPURL() string {
+	return strings.Replace(e["AD_PROXY_URL"], e["AD_PROXY_HOST"], "127.0.0.1", 1)
+}
+
 // adSquidLog is the AD tier's Squid access log.
 func adSquidLog(t testing.TB, e labEnv) *accessLog {
 	t.Helper()
@@ -95,19 +101,23 @@ func proxySchemes(t testing.TB, rt http.RoundTripper, u string) ([]negotiate.Sch
 // TestADProxyPreference: Transport.ProxyPreference chooses among the
 // schemes Squid offers: [NTLM] runs NTLM, [Negotiate] and nil run
 // Negotiate with Kerberos (the proxy URL names a host, so there is an SPN),
-// to an HTTP origin (absolute form) and an HTTPS one (CONNECT). Squid's log
-// says which verifier accepted alice.
+// to an HTTP origin (absolute form) and an HTTPS one (CONNECT). With the
+// proxy given as 127.0.0.1, nil runs NTLM: Kerberos cannot work without an
+// SPN, and Squid's Negotiate helper takes raw NTLMSSP only, not NTLM in
+// SPNEGO. Squid's log says which verifier accepted alice.
 func TestADProxyPreference(t *testing.T) {
 	e := adProxyLab(t)
 	tests := []struct {
 		name     string
+		proxy    string
 		prefer   []negotiate.Scheme
 		want     negotiate.Scheme
 		kerberos bool
 	}{
-		{"NTLM", []negotiate.Scheme{negotiate.SchemeNTLM}, negotiate.SchemeNTLM, false},
-		{"Negotiate", []negotiate.Scheme{negotiate.SchemeNegotiate}, negotiate.SchemeNegotiate, true},
-		{"nil", nil, negotiate.SchemeNegotiate, true},
+		{"NTLM", e["AD_PROXY_URL"], []negotiate.Scheme{negotiate.SchemeNTLM}, negotiate.SchemeNTLM, false},
+		{"Negotiate", e["AD_PROXY_URL"], []negotiate.Scheme{negotiate.SchemeNegotiate}, negotiate.SchemeNegotiate, true},
+		{"nil", e["AD_PROXY_URL"], nil, negotiate.SchemeNegotiate, true},
+		{"nil, IP-literal proxy", e.adProxyIPURL(), nil, negotiate.SchemeNTLM, false},
 	}
 	for _, tt := range tests {
 		for _, scheme := range []string{"http", "https"} {
@@ -118,7 +128,7 @@ func TestADProxyPreference(t *testing.T) {
 				tr.ProxyPreference = tt.prefer
 				// Squid sends no mutual-authentication token.
 				tr.Mutual = negotiate.MutualOptional
-				viaProxy(t, tr, e["AD_PROXY_URL"])
+				viaProxy(t, tr, tt.proxy)
 				log := adSquidLog(t, e)
 				u := e.adURL(scheme) + "/open/whoami"
 				sent, w := proxySchemes(t, tr, u)
@@ -126,11 +136,11 @@ func TestADProxyPreference(t *testing.T) {
 					t.Errorf("whoami(%q) = %v; want the open location's empty answer", u, w)
 				}
 				if len(sent) == 0 {
-					t.Fatalf("ProxyPreference %v: no token went to the proxy", tt.prefer)
+					t.Fatalf("ProxyPreference %v: no token went to the proxy %s", tt.prefer, tt.proxy)
 				}
 				for _, s := range sent {
 					if s != tt.want {
-						t.Fatalf("ProxyPreference %v: sent %v to the proxy; want only %v", tt.prefer, sent, tt.want)
+						t.Fatalf("ProxyPreference %v: sent %v to the proxy %s; want only %v", tt.prefer, sent, tt.proxy, tt.want)
 					}
 				}
 				tr.CloseIdleConnections() // Squid logs a CONNECT when the tunnel closes
@@ -149,32 +159,38 @@ func TestADProxyPreference(t *testing.T) {
 
 // TestADNegcurlProxyFlags: negcurl's --proxy-ntlm, --proxy-negotiate and
 // --proxy-anyauth choose the scheme with a proxy offering Negotiate, NTLM
-// and Basic, as curl's do; -v shows the legs and tokens. With a wrong
+// and Basic, as curl's do; -v shows the legs and tokens. Without a flag and
+// with the proxy given as 127.0.0.1 (no SPN), NTLM. With a wrong
 // password, --proxy-ntlm's last line names the proxy and NTLM, and says
 // nothing of Kerberos.
 func TestADNegcurlProxyFlags(t *testing.T) {
 	e := adProxyLab(t)
-	common := []string{"--krb5-config", e["KRB5_CONFIG"], "--cacert", e["AD_CA_FILE"], "-v", "-x", e["AD_PROXY_URL"]}
+	common := []string{"--krb5-config", e["KRB5_CONFIG"], "--cacert", e["AD_CA_FILE"], "-v"}
 	sent := regexp.MustCompile(`(?m)^> Proxy-Authorization: (\w+) <`)
 	for _, tt := range []struct {
 		flag     string
+		proxy    string
 		scheme   string // of every Proxy-Authorization sent
 		kerberos bool
 	}{
-		{"--proxy-ntlm", "NTLM", false},
-		{"--proxy-negotiate", "Negotiate", true},
-		{"--proxy-anyauth", "Negotiate", true},
-		{"", "Negotiate", true},
+		{"--proxy-ntlm", e["AD_PROXY_URL"], "NTLM", false},
+		{"--proxy-negotiate", e["AD_PROXY_URL"], "Negotiate", true},
+		{"--proxy-anyauth", e["AD_PROXY_URL"], "Negotiate", true},
+		{"", e["AD_PROXY_URL"], "Negotiate", true},
+		{"", e.adProxyIPURL(), "NTLM", false},
 	} {
 		for _, scheme := range []string{"http", "https"} {
 			name := tt.flag
 			if name == "" {
 				name = "no flag"
 			}
+			if tt.proxy == e.adProxyIPURL() {
+				name += ", proxy 127.0.0.1"
+			}
 			t.Run(name+" "+scheme, func(t *testing.T) {
 				log := adSquidLog(t, e)
 				u := e.adURL(scheme) + "/open/whoami"
-				args := append(append([]string{}, common...), "-U", e.adNTLMUser()+":"+e["AD_PASSWORD"])
+				args := append(append([]string{}, common...), "-x", tt.proxy, "-U", e.adNTLMUser()+":"+e["AD_PASSWORD"])
 				if tt.flag != "" {
 					args = append(args, tt.flag)
 				}
@@ -210,7 +226,7 @@ func TestADNegcurlProxyFlags(t *testing.T) {
 		}
 	}
 	t.Run("--proxy-ntlm, wrong password", func(t *testing.T) {
-		args := append(append([]string{}, common...), "-U", e.adNTLMUser()+":not-"+e["AD_PASSWORD"], "--proxy-ntlm", e.adURL("http")+"/open/whoami")
+		args := append(append([]string{}, common...), "-x", e["AD_PROXY_URL"], "-U", e.adNTLMUser()+":not-"+e["AD_PASSWORD"], "--proxy-ntlm", e.adURL("http")+"/open/whoami")
 		_, errOut, status := runNegcurl(t, []string{"KRB5CCNAME=FILE:" + filepath.Join(t.TempDir(), "cc")}, args...)
 		last := regexp.MustCompile(`(?m)^negcurl: proxy ` + regexp.QuoteMeta(strings.TrimPrefix(e["AD_PROXY_URL"], "http://")) +
 			` rejected the NTLM credentials for ` + regexp.QuoteMeta(e.adNTLMUser()) + `: .*\n\z`)

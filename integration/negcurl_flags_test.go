@@ -13,8 +13,8 @@ import (
 // /any/ location: Negotiate and NTLM), negcurl's curl flags choose the
 // one used, with credentials good for both; where a proxy offers one the
 // flag does not allow (Squid: Negotiate only), negcurl says which flag
-// would do. (Squid offering Negotiate, NTLM and Basic needs the Active
-// Directory tier's verifiers.)
+// would do. (Squid offering Negotiate, NTLM and Basic, with the Active
+// Directory tier's verifiers: ad_proxy_test.go.)
 func TestNegcurlSchemeFlags(t *testing.T) {
 	e := lab(t)
 	creds := []string{"-u", e.ntlmUser() + ":" + e["LAB_PASSWORD"]}
