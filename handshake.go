@@ -77,7 +77,7 @@ func (r *roundTrip) run() (*http.Response, error) {
 		}
 	}
 	// An origin known to want authentication: handshake at once.
-	if v, ok := r.t.known.get(r.key.origin); ok {
+	if v, ok := r.t.known.Get(r.key.origin); ok {
 		return r.dialAndExchange(v.scheme)
 	}
 	if r.t.Preemptive && r.creds.hasKerberos() && r.t.prefers(false, SchemeNegotiate) {
@@ -139,7 +139,7 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		return nil, err
 	}
 	rt := http.RoundTripper(r.t.base)
-	if _, ok := r.t.http1Only.get(r.key.origin); ok {
+	if _, ok := r.t.http1Only.Get(r.key.origin); ok {
 		rt = r.t.hs
 	}
 	if !r.body.replayable() {
@@ -154,7 +154,7 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		// IIS refuses Windows authentication over HTTP/2 with
 		// HTTP_1_1_REQUIRED (RFC 9113 §7), and Go's HTTP/2 client does
 		// not retry: try once more over HTTP/1.1, and remember.
-		r.t.http1Only.put(r.key.origin, true)
+		r.t.http1Only.Put(r.key.origin, true)
 		if r.resent || !resend(r.ctx, r.req, r.body, refused) {
 			return nil, r.sendFailed(SchemeUnknown, 0, err)
 		}
@@ -335,7 +335,7 @@ func (r *roundTrip) legs(ac *authConn, originScheme Scheme) (*http.Response, err
 	if ac.viaProxy && ac.fresh {
 		// A proxy known to want authentication gets its first token
 		// at once.
-		if v, ok := r.t.known.get(r.memoryKey(p)); ok {
+		if v, ok := r.t.known.Get(r.memoryKey(p)); ok {
 			if err := r.start(p, v.scheme, ac); err != nil {
 				if r.ctx.Err() != nil {
 					ac.cc.Close()
@@ -434,12 +434,12 @@ func (r *roundTrip) onChallenge(s *slot, ac *authConn, resp *http.Response) (don
 	case !found || len(tok) == 0 || !s.cont:
 		// A bare challenge after a token, or any challenge once the
 		// context is complete: the server said no.
-		r.rejectWith(ac, s, resp, explain(s.sec, ErrRejected))
+		r.rejectWith(ac, s, resp, s.sec.Explain(ErrRejected))
 		return true, nil
 	}
 	out, cont, err := s.sec.Step(r.ctx, tok)
 	if err != nil {
-		r.rejectWith(ac, s, resp, explain(s.sec, err))
+		r.rejectWith(ac, s, resp, s.sec.Explain(err))
 		return true, nil
 	}
 	if err := r.prepareNextLeg(resp); err != nil {
@@ -486,7 +486,7 @@ func (r *roundTrip) accepted(ac *authConn, o, p *slot, resp *http.Response) (*ht
 	}
 	if o.started() {
 		ac.scheme = o.scheme
-		ac.persistent = connectionBound(o.scheme, o.sec, resp)
+		ac.persistent = o.sec.ConnectionBound(resp.Header.Get("Persistent-Auth") == "true")
 		r.settled(o)
 	} else if ac.scheme == SchemeUnknown {
 		// The origin wants no authentication on this connection.
@@ -518,7 +518,7 @@ func (r *roundTrip) verifyFinal(s *slot, resp *http.Response) error {
 	if s.proxy && !sawToken {
 		return nil
 	}
-	return r.t.checkMutual(s.sec, sawToken)
+	return s.sec.CheckMutual(sawToken)
 }
 
 // failedStart records that a context could not start as why the

@@ -202,7 +202,7 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 	// startErr: the known proxy's context could not start; the first
 	// CONNECT goes without a token, and its 407 is the answer.
 	var startErr error
-	if v, ok := r.t.known.get(r.memoryKey(p)); ok && r.proxyCreds != nil {
+	if v, ok := r.t.known.Get(r.memoryKey(p)); ok && r.proxyCreds != nil {
 		if err := r.start(p, v.scheme, nil); err != nil {
 			if ctx.Err() != nil {
 				return nil, err
@@ -297,11 +297,11 @@ func (r *roundTrip) dialTunnel(ctx context.Context, target string) (net.Conn, er
 			case terr != nil:
 				return nil, fail(OpReadChallenge, terr)
 			case !found || len(tok) == 0 || !p.cont:
-				return nil, fail(OpReadChallenge, explain(p.sec, ErrRejected))
+				return nil, fail(OpReadChallenge, p.sec.Explain(ErrRejected))
 			}
 			out, cont, err := p.sec.Step(ctx, tok)
 			if err != nil {
-				return nil, fail(OpInitializeContext, explain(p.sec, err))
+				return nil, fail(OpInitializeContext, p.sec.Explain(err))
 			}
 			p.out, p.cont = out, cont
 		}
