@@ -38,6 +38,18 @@ const (
 	Negotiate               // RFC 4559: SPNEGO, or raw Kerberos or NTLM tokens
 )
 
+func (s Scheme) String() string {
+	switch s {
+	case Basic:
+		return "Basic"
+	case NTLM:
+		return "NTLM"
+	case Negotiate:
+		return "Negotiate"
+	}
+	return "unknown"
+}
+
 // Mutual is the Kerberos mutual-authentication policy (negotiate.MutualAuth).
 type Mutual int
 
@@ -163,7 +175,8 @@ type Context interface {
 	// ConnectionBound reports whether the server keeps the connection
 	// authenticated once it accepted, so that later requests need no
 	// token: always for NTLM; for Negotiate when the server said
-	// "Persistent-Auth: true" (persistentAuth) or the context chose NTLM.
+	// "Persistent-Auth: true" (persistentAuth: IIS, Apache's
+	// GssapiConnectionBound) or the context chose NTLM.
 	ConnectionBound(persistentAuth bool) bool
 	// FirstLegChallenged reports whether the first token is NTLM's
 	// NEGOTIATE message (raw or in SPNEGO), which is sure to be answered
