@@ -4,10 +4,9 @@
 package negotiate
 
 import (
-	"fmt"
 	"time"
 
-	"github.com/negotiate-go/negotiate/internal/krb"
+	"github.com/negotiate-go/negotiate/internal/mech"
 )
 
 // CacheInfo describes the ticket cache that [CCache], [CCachePrincipal] or
@@ -34,36 +33,6 @@ type CacheInfo struct {
 // DefaultCredentials a client keytab may still stand in. Credentials of
 // other kinds give an error wrapping ErrNoCredentials.
 func DescribeCache(c *Credentials, krb5Config string) (CacheInfo, error) {
-	if c == nil || (c.krb.kind != krbCCache && c.krb.kind != krbDefault) {
-		return CacheInfo{}, fmt.Errorf("%w: not ticket cache credentials", ErrNoCredentials)
-	}
-	o := krb.CacheOptions{Name: c.krb.path, Principal: c.krb.principal, ConfigPath: krb5Config}
-	ch, err := krb.ChooseCache(o)
-	if err != nil {
-		return CacheInfo{Why: ch.Why}, err
-	}
-	info := CacheInfo{Name: ch.Cache.Name(), Why: ch.Why}
-	cfg, cerr := krb.LoadConfig(configOrDefault(krb5Config))
-	if cerr != nil {
-		cfg = nil
-	}
-	kc, err := krb.CacheClient(o, cfg)
-	if err != nil {
-		return info, err
-	}
-	info.Principal = kc.Principal()
-	info.TGTEnd = kc.TGTEnd()
-	if !info.TGTEnd.IsZero() && time.Now().After(info.TGTEnd) {
-		return info, fmt.Errorf("negotiate: kerberos: the TGT of %s in ticket cache %s expired at %s; run kinit: %w",
-			info.Principal, info.Name, info.TGTEnd.Local().Format(time.DateTime), ErrCredentialsExpired)
-	}
-	return info, nil
-}
-
-// configOrDefault returns path, or the krb5.conf DefaultConfig would read.
-func configOrDefault(path string) string {
-	if path != "" {
-		return path
-	}
-	return krb.ConfigPath()
+	info, err := mech.DescribeCache(c.mc(), krb5Config)
+	return CacheInfo{Name: info.Name, Why: info.Why, Principal: info.Principal, TGTEnd: info.TGTEnd}, err
 }

@@ -2,7 +2,8 @@ package negotiate
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/negotiate-go/negotiate/internal/mech"
 )
 
 // Credentials identify the client: what SSPI's AcquireCredentialsHandle
@@ -38,23 +39,10 @@ import (
 // What a Transport keeps per identity is bounded: see
 // [Transport.MaxIdentities] and [Transport.CloseIdleConnections].
 type Credentials struct {
-	// user and domain as split from what the caller typed (see parseUser).
-	user, domain string
-	// upn reports that the user was typed as user@domain.
-	upn bool
-
-	password string
-	ntHash   []byte
-
-	krb krbSource // Kerberos source; see credentials_krb.go
-
-	// static is the identity of credentials whose values alone say who
-	// they are (see identity.go), computed once when they are made.
-	static identity
-
-	// impersonate is set by Impersonate (impersonate.go): a user acted
-	// for through a service's credentials.
-	impersonate *impersonation
+	// m is the value the mechanisms read (internal/mech); it holds the
+	// identity of credentials whose values alone say who they are,
+	// computed once when they are made.
+	m mech.Credentials
 }
 
 // Password returns explicit credentials for user, typed as users type it:
@@ -66,10 +54,7 @@ type Credentials struct {
 // `DOMAIN\user` uses DOMAIN as the realm when it has a dot, else the
 // configuration's default realm.
 func Password(user, password string) *Credentials {
-	c := parseUser(user)
-	c.password = password
-	c.static = staticIdentity(c)
-	return c
+	return &Credentials{m: mech.Password(user, password)}
 }
 
 // NTHash returns explicit NTLM credentials for user (typed as for
@@ -77,24 +62,7 @@ func Password(user, password string) *Credentials {
 // UTF-16LE encoding) instead of the password itself. They serve NTLM only:
 // Kerberos and Basic need the password.
 func NTHash(user string, hash []byte) *Credentials {
-	c := parseUser(user)
-	c.ntHash = append([]byte{}, hash...)
-	c.static = staticIdentity(c)
-	return c
-}
-
-func parseUser(s string) *Credentials {
-	c := new(Credentials)
-	if i := strings.IndexByte(s, '\\'); i >= 0 {
-		c.domain, c.user = s[:i], s[i+1:]
-		return c
-	}
-	if i := strings.LastIndexByte(s, '@'); i > 0 {
-		c.user, c.domain, c.upn = s[:i], s[i+1:], true
-		return c
-	}
-	c.user = s
-	return c
+	return &Credentials{m: mech.NTHash(user, hash)}
 }
 
 // String returns the identity in the form the user typed it, never a secret:
@@ -103,42 +71,19 @@ func (c *Credentials) String() string {
 	if c == nil {
 		return "<no credentials>"
 	}
-	if c.impersonate != nil {
-		return c.impersonate.String()
-	}
-	if c.user == "" && c.krb.kind != krbNone {
-		return c.krb.String()
-	}
-	switch {
-	case c.upn:
-		return c.user + "@" + c.domain
-	case c.domain != "":
-		return c.domain + `\` + c.user
-	}
-	return c.user
+	return c.m.String()
 }
 
 // GoString keeps secrets out of %#v.
 func (c *Credentials) GoString() string { return fmt.Sprintf("negotiate.Credentials(%q)", c.String()) }
 
-// hasNTLM reports whether c can answer an NTLM challenge.
-func (c *Credentials) hasNTLM() bool {
-	return c != nil && c.user != "" && (c.password != "" || len(c.ntHash) > 0)
+// mc returns the value the mechanisms read, nil for no credentials.
+func (c *Credentials) mc() *mech.Credentials {
+	if c == nil {
+		return nil
+	}
+	return &c.m
 }
 
-// basicAuth returns the user and password for the Basic scheme (RFC 7617).
-func (c *Credentials) basicAuth() (user, password string, ok bool) {
-	if c == nil || c.user == "" || c.password == "" {
-		return "", "", false
-	}
-	return c.String(), c.password, true
-}
-
-// ntlmUser returns the user and domain NTLM sends (MS-NLMP §3.1.5.1.2): a
-// UPN goes whole in the user field with an empty domain, as SSPI sends it.
-func (c *Credentials) ntlmUser() (user, domain string) {
-	if c.upn {
-		return c.user + "@" + c.domain, ""
-	}
-	return c.user, c.domain
-}
+// hasKerberos reports whether c can try Kerberos at all.
+func (c *Credentials) hasKerberos() bool { return c.mc().HasKerberos() }

@@ -2,10 +2,10 @@
 
 package negotiate
 
-import "github.com/negotiate-go/negotiate/internal/krb"
+import "github.com/negotiate-go/negotiate/internal/mech"
 
 // ErrNoRealmPath: the server's Kerberos realm is not reachable from the
 // client's: no realm on the way trusts the next (no krbtgt/REALM entry,
 // directly or through [capaths]). It also matches ErrUnknownPrincipal, so
 // NTLM may stand in as for an unknown SPN.
-var ErrNoRealmPath = krb.ErrNoRealmPath
+var ErrNoRealmPath = mech.ErrNoRealmPath

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
-	"github.com/negotiate-go/negotiate/internal/krb"
+	"github.com/negotiate-go/negotiate/internal/mech"
 )
 
 // Errors callers branch on with errors.Is. An error from this package never
@@ -55,7 +55,14 @@ var (
 	ErrConnectionLost = errors.New("negotiate: connection lost during the handshake")
 	// ErrUnsupportedScheme: the server asked for authentication only in
 	// schemes this Transport does not speak or may not use.
-	ErrUnsupportedScheme = errors.New("negotiate: no usable authentication scheme offered")
+	ErrUnsupportedScheme = mech.ErrUnsupportedScheme
+	// ErrUnsupportedMech: within the scheme, the server chose or needs
+	// what the client cannot do: a SPNEGO mechanism it did not offer (or
+	// none was left to offer), a Kerberos encryption type or an NTLM
+	// feature (Unicode, extended session security) not supported, NTLM
+	// chosen by Windows' Negotiate package under DisableNTLM, or an SSPI
+	// package Windows lacks.
+	ErrUnsupportedMech = gss.ErrUnsupportedMech
 	// ErrClockSkew: client and KDC or server clocks differ too much.
 	ErrClockSkew = gss.ErrClockSkew
 	// ErrUnknownPrincipal: the KDC does not know the client or the service
@@ -71,7 +78,7 @@ var (
 	// ErrNotForwardable: DelegateAlways, but the ticket-granting ticket is
 	// not forwardable (kinit -f, or the KDC's policy). It also matches
 	// ErrNoCredentials.
-	ErrNotForwardable = krb.ErrNotForwardable
+	ErrNotForwardable = mech.ErrNotForwardable
 )
 
 // An AuthError describes an authentication that did not succeed: where it

@@ -71,7 +71,7 @@ func (r *roundTrip) run() (*http.Response, error) {
 		}
 	}
 	// An origin known to want authentication: handshake at once.
-	if v, ok := r.t.known.get(r.key.origin); ok {
+	if v, ok := r.t.known.Get(r.key.origin); ok {
 		return r.dialAndExchange(v.scheme)
 	}
 	if r.t.Preemptive && r.creds.hasKerberos() && r.t.prefers(false, SchemeNegotiate) {
@@ -133,7 +133,7 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		return nil, err
 	}
 	rt := http.RoundTripper(r.t.base)
-	if _, ok := r.t.http1Only.get(r.key.origin); ok {
+	if _, ok := r.t.http1Only.Get(r.key.origin); ok {
 		rt = r.t.hs
 	}
 	if !r.body.replayable() {
@@ -148,7 +148,7 @@ func (r *roundTrip) probe() (*http.Response, error) {
 		// IIS refuses Windows authentication over HTTP/2 with
 		// HTTP_1_1_REQUIRED (RFC 9113 §7), and Go's HTTP/2 client does
 		// not retry: try once more over HTTP/1.1, and remember.
-		r.t.http1Only.put(r.key.origin, true)
+		r.t.http1Only.Put(r.key.origin, true)
 		if r.resent || !resend(r.ctx, r.req, r.body, refused) {
 			return nil, r.sendFailed(SchemeUnknown, 0, err)
 		}
@@ -284,7 +284,7 @@ func (r *roundTrip) exchange(ac *authConn, scheme Scheme) (*http.Response, error
 		if err := r.restart(&budget, re); err != nil {
 			return nil, err
 		}
-		if v, ok := r.t.known.get(r.key.origin); ok {
+		if v, ok := r.t.known.Get(r.key.origin); ok {
 			// The origin's first challenge came before the close: its
 			// token goes on the first leg of the new connection.
 			scheme = v.scheme
@@ -354,7 +354,7 @@ func (r *roundTrip) legsOn(ac *authConn, originScheme Scheme) (*http.Response, e
 	if ac.viaProxy && ac.fresh {
 		// A proxy known to want authentication gets its first token
 		// at once.
-		if v, ok := r.t.known.get(r.memoryKey(p)); ok {
+		if v, ok := r.t.known.Get(r.memoryKey(p)); ok {
 			if err := r.startKnown(p, v.scheme, ac); err != nil {
 				ac.cc.Close()
 				return nil, err
@@ -423,7 +423,7 @@ func (w *connWire) accepted(resp *http.Response, withBody bool, o, p *slot) (*ht
 	}
 	if o.started() {
 		ac.scheme = o.scheme
-		ac.persistent = connectionBound(o.scheme, o.sec, resp)
+		ac.persistent = o.sec.ConnectionBound(resp.Header.Get("Persistent-Auth") == "true")
 		r.settled(o)
 	} else if ac.scheme == SchemeUnknown {
 		// The origin wants no authentication on this connection.

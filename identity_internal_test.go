@@ -14,67 +14,9 @@ import (
 	"github.com/negotiate-go/negotiate/httptestutil/kdc"
 )
 
-func TestStaticIdentity(t *testing.T) {
-	same := []struct{ a, b *Credentials }{
-		{Password(`D\u`, "p"), Password(`D\u`, "p")},
-		{NTHash(`D\u`, []byte{1, 2}), NTHash(`D\u`, []byte{1, 2})},
-		{Keytab("u@R", "/k"), Keytab("u@R", "/k")},
-	}
-	for _, tt := range same {
-		if tt.a.static != tt.b.static {
-			t.Errorf("identity(%v) != identity(%v); want equal values to be one identity", tt.a, tt.b)
-		}
-	}
-	distinct := []*Credentials{
-		Password(`D\u`, "p"),
-		Password(`D\u`, "q"),
-		Password(`E\u`, "p"),
-		Password(`D\v`, "p"),
-		Password(`u@D`, "p"), // a UPN is typed differently from D\u
-		Password("u", "p"),
-		Password("", "p"),
-		Password(`D\u`, ""),
-		Password(`ab\c`, "p"), // length prefixes keep field boundaries apart
-		Password(`a\bc`, "p"),
-		NTHash(`D\u`, []byte("p")), // a hash is not the password
-		NTHash(`D\u`, nil),
-		Keytab("u@R", "/k"),
-		Keytab("u@R", "/k2"),
-		Keytab("v@R", "/k"),
-	}
-	seen := map[identity]string{}
-	for _, c := range distinct {
-		id := c.static
-		if prev, ok := seen[id]; ok {
-			t.Errorf("identity(%#v) == identity(%s); want distinct", c, prev)
-		}
-		seen[id] = fmt.Sprintf("%#v", c)
-	}
+func TestIdentityOfNil(t *testing.T) {
 	if (&Transport{}).identityOf(nil) != (identity{}) {
 		t.Errorf("identityOf(nil) is not the zero identity")
-	}
-}
-
-func TestLRU(t *testing.T) {
-	c := newLRU[string, int](2)
-	c.put("a", 1)
-	c.put("b", 2)
-	c.get("a") // b is now the least recently used
-	c.put("c", 3)
-	if _, ok := c.get("b"); ok {
-		t.Errorf("b survived; want the least recently used entry forgotten")
-	}
-	if v, ok := c.get("a"); !ok || v != 1 {
-		t.Errorf("get(a) = %d, %v; want 1, true", v, ok)
-	}
-	if got := c.add("a", 9, func(int) bool { return true }); got != 1 {
-		t.Errorf("add over a kept value = %d; want the stored 1", got)
-	}
-	if got := c.add("a", 9, func(int) bool { return false }); got != 9 {
-		t.Errorf("add over a value not kept = %d; want 9", got)
-	}
-	if c.len() != 2 {
-		t.Errorf("len = %d; want 2", c.len())
 	}
 }
 
@@ -202,7 +144,7 @@ func TestKerberosIdentitiesBounded(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	for _, c := range creds {
 		sendAs(t, tr, s.URL, c())
-		if n := tr.krb.clients.len(); n > 4 {
+		if n := tr.mech.KerberosClients(); n > 4 {
 			t.Fatalf("%d Kerberos clients kept; want at most 4", n)
 		}
 	}

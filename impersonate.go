@@ -4,11 +4,7 @@
 
 package negotiate
 
-import (
-	"fmt"
-
-	"github.com/negotiate-go/negotiate/internal/krb"
-)
+import "github.com/negotiate-go/negotiate/internal/mech"
 
 // Typed refusals of constrained delegation by the KDC (see [Impersonate]).
 // Each also matches ErrRejected, and the error wraps the KDC's error
@@ -18,16 +14,16 @@ var (
 	// target SPN (Active Directory: the SPN is not in its
 	// msDS-AllowedToDelegateTo, "Trust this user for delegation to
 	// specified services only").
-	ErrDelegationNotAllowed = krb.ErrDelegationNotAllowed
+	ErrDelegationNotAllowed = mech.ErrDelegationNotAllowed
 	// ErrNoProtocolTransition: the service account is not trusted for
 	// protocol transition ("Use any authentication protocol",
 	// TRUSTED_TO_AUTH_FOR_DELEGATION), so its S4U2Self tickets are not
 	// forwardable and cannot be used as evidence.
-	ErrNoProtocolTransition = krb.ErrNoProtocolTransition
+	ErrNoProtocolTransition = mech.ErrNoProtocolTransition
 	// ErrUserNotDelegable: the user is "sensitive and cannot be delegated"
 	// (or in Protected Users): the KDC gives no forwardable evidence
 	// ticket for that user.
-	ErrUserNotDelegable = krb.ErrUserNotDelegable
+	ErrUserNotDelegable = mech.ErrUserNotDelegable
 )
 
 // impersonation is what Impersonate was given. The identity of such
@@ -57,32 +53,9 @@ type impersonation struct {
 // The tickets are used like any other: mutual authentication, channel
 // bindings and connection-bound authentication work as usual.
 func Impersonate(service *Credentials, user string) *Credentials {
-	return &Credentials{impersonate: &impersonation{service: service, user: user}}
-}
-
-// String describes the impersonation without secrets.
-func (p *impersonation) String() string {
-	return p.user + " (impersonated by " + p.service.String() + ")"
-}
-
-// impersonationClient returns the Kerberos client of Impersonate
-// credentials c, whose identity is id (the pair of the service's identity
-// and the user, identity.go), made on first use and kept with the other
-// identities' clients. It shares the Transport's client of the service
-// credentials, so that the service's TGT serves every user it
-// impersonates.
-func (t *Transport) impersonationClient(c *Credentials, id identity) (*krb.Client, error) {
-	svc := c.impersonate.service
-	if svc == nil || svc.impersonate != nil {
-		return nil, fmt.Errorf("%w: Impersonate needs the service's own Kerberos credentials", ErrNoCredentials)
+	var svc *mech.Credentials
+	if service != nil {
+		svc = &service.m
 	}
-	sc, err := t.krbClient(svc, t.identityOf(svc))
-	if err != nil {
-		return nil, err
-	}
-	live := func(*krb.Client) bool { return true }
-	if kc, ok := t.krb.clients.get(id.key); ok {
-		return kc, nil
-	}
-	return t.krb.clients.add(id.key, krb.NewImpersonationClient(sc, c.impersonate.user), live), nil
+	return &Credentials{m: mech.Impersonated(svc, user)}
 }

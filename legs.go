@@ -125,14 +125,14 @@ func (r *roundTrip) answerChallenge(s *slot, ac *authConn, resp *http.Response) 
 	case !found || len(tok) == 0 || !s.cont:
 		// A bare challenge after a token, or any challenge once the
 		// context is complete: the peer said no.
-		cause = explain(s.sec, ErrRejected)
+		cause = s.sec.Explain(ErrRejected)
 	default:
 		out, cont, err := s.sec.Step(r.ctx, tok)
 		if err == nil {
 			s.out, s.cont = out, cont
 			return false, nil
 		}
-		cause, op = explain(s.sec, err), OpInitializeContext
+		cause, op = s.sec.Explain(err), OpInitializeContext
 	}
 	r.box.err = r.errAt(s, s.scheme, s.legs, op, resp.StatusCode, cause)
 	return true, nil
@@ -169,8 +169,8 @@ func (r *roundTrip) prepareNextLeg(resp *http.Response, s *slot) error {
 }
 
 // verifyFinal checks the final token of slot s on a successful response,
-// and the mutual-authentication policy. Proxies send no final token
-// (Squid does not), so for a proxy one is verified only when present.
+// and the mutual-authentication policy (the context's CheckMutual, which
+// for a proxy verifies a final token only when present: Squid sends none).
 func (r *roundTrip) verifyFinal(s *slot, resp *http.Response) error {
 	sawToken := false
 	// Under MutualDisabled the final token is not looked at: the setting
@@ -188,10 +188,7 @@ func (r *roundTrip) verifyFinal(s *slot, resp *http.Response) error {
 			}
 		}
 	}
-	if s.proxy && !sawToken {
-		return nil
-	}
-	return r.t.checkMutual(s.sec, sawToken)
+	return s.sec.CheckMutual(sawToken)
 }
 
 // verifyFinals checks the final tokens of the started slots on a success.

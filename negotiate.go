@@ -1,32 +1,74 @@
-// This file makes security contexts: for each scheme, the mechanism that
-// answers it, given the credentials, the target and the connection.
+// This file is the root's seam to the mechanisms (internal/mech): the
+// Factory made from a snapshot of the Transport's settings, and the few
+// calls the HTTP side makes through it. Everything mechanism-specific
+// (NTLM, Kerberos, SPNEGO, SSPI, SPNs, Kerberos clients per identity) is
+// behind it.
 
 package negotiate
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
-	"fmt"
-	"net/http"
-	"net/url"
 
-	"github.com/negotiate-go/negotiate/internal/gss"
-	"github.com/negotiate-go/negotiate/internal/ntlm"
+	"github.com/negotiate-go/negotiate/internal/mech"
 )
+
+// identity says who a request authenticates as (see [Credentials]); the
+// zero identity is "no credentials".
+type identity = mech.Identity
+
+// newMech makes the Transport's mechanism Factory from its settings, once,
+// in init. Scheme, MutualAuth, Delegation and SSPIPolicy have the values of
+// their mech counterparts.
+func (t *Transport) newMech() *mech.Factory {
+	maxIDs := t.MaxIdentities
+	if maxIDs <= 0 {
+		maxIDs = DefaultMaxIdentities
+	}
+	kdcTimeout := t.KDCTimeout
+	if kdcTimeout <= 0 {
+		kdcTimeout = DefaultKDCTimeout
+	}
+	return mech.New(mech.Config{
+		Krb5Config: t.Krb5Config,
+		SPN: mech.SPNPolicy{
+			Hosts:        t.SPN.Hosts,
+			Service:      t.SPN.Service,
+			IncludePort:  t.SPN.IncludePort,
+			Canonicalize: t.SPN.Canonicalize,
+			Resolver:     t.SPN.Resolver,
+		},
+		Mutual:                 mech.Mutual(t.Mutual),
+		Delegation:             mech.Delegation(t.Delegation),
+		KDCTimeout:             kdcTimeout,
+		DisableNTLM:            t.DisableNTLM,
+		DisableChannelBindings: t.DisableChannelBindings,
+		AllowBasic:             t.AllowBasic,
+		SSPI:                   mech.SSPIPolicy(t.SSPI),
+		MaxIdentities:          maxIDs,
+	})
+}
 
 // canUse reports whether the Transport may answer scheme with c.
 func (t *Transport) canUse(s Scheme, c *Credentials) bool {
-	switch s {
-	case SchemeNTLM:
-		return !t.DisableNTLM && (c.hasNTLM() || t.platformNTLM(c))
-	case SchemeNegotiate:
-		return t.negotiateUsable(c)
-	case SchemeBasic:
-		_, _, ok := c.basicAuth()
-		return t.AllowBasic && ok
+	return t.mech.CanUse(mech.Scheme(s), c.mc())
+}
+
+// newContext returns the security context that answers scheme for c, whose
+// identity is id, towards target. It may answer another scheme than asked
+// (Negotiate falls back to raw NTLM when Kerberos cannot work and
+// target.RawNTLM says the peer offered NTLM and the peer's preference
+// allows it), and says which.
+func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, id identity, target mech.Target) (mech.Context, Scheme, error) {
+	sec, s, err := t.mech.NewContext(ctx, mech.Scheme(scheme), c.mc(), id, target)
+	return sec, Scheme(s), err
+}
+
+// identityOf returns the identity of c as of now (see [Credentials]).
+func (t *Transport) identityOf(c *Credentials) identity {
+	if c == nil {
+		return identity{}
 	}
-	return false
+	return t.mech.Identity(c.mc())
 }
 
 // prefers reports whether s is among the schemes the Transport may choose
@@ -45,110 +87,4 @@ func (t *Transport) prefers(proxy bool, s Scheme) bool {
 		}
 	}
 	return false
-}
-
-// newContext returns the security context that answers scheme for a
-// request to u over a connection with TLS state st (nil: plain HTTP). It may
-// answer another scheme than asked (Negotiate falls back to raw NTLM when
-// Kerberos cannot work and rawNTLM says the peer offered NTLM and the
-// peer's preference allows it), and says which.
-func (t *Transport) newContext(ctx context.Context, scheme Scheme, c *Credentials, id identity, u *url.URL, st *tls.ConnectionState, rawNTLM bool) (gss.Context, Scheme, error) {
-	cb := t.bindingsFor(st)
-	if sec, ok, err := t.platformContext(ctx, scheme, c, u, cb); ok || err != nil {
-		return sec, scheme, err
-	}
-	switch scheme {
-	case SchemeNTLM:
-		sec, err := t.newNTLM(ctx, c, u, cb)
-		return sec, scheme, err
-	case SchemeNegotiate:
-		return t.newNegotiate(ctx, c, id, u, cb, rawNTLM)
-	case SchemeBasic:
-		if st == nil {
-			return nil, scheme, errors.New("negotiate: Basic is never sent over plain HTTP")
-		}
-		user, pass, ok := c.basicAuth()
-		if !ok {
-			return nil, scheme, ErrNoCredentials
-		}
-		return &basicContext{token: []byte(user + ":" + pass)}, scheme, nil
-	}
-	return nil, scheme, ErrUnsupportedScheme
-}
-
-// bindingsFor returns the channel bindings for a connection with TLS state
-// st: tls-server-end-point (RFC 5929) over TLS, none over plain HTTP.
-func (t *Transport) bindingsFor(st *tls.ConnectionState) *gss.ChannelBindings {
-	if st == nil || t.DisableChannelBindings {
-		return nil
-	}
-	return channelBindings(st)
-}
-
-func (t *Transport) newNTLM(ctx context.Context, c *Credentials, u *url.URL, cb *gss.ChannelBindings) (gss.MICContext, error) {
-	if t.DisableNTLM {
-		return nil, fmt.Errorf("%w: NTLM is disabled", ErrUnsupportedScheme)
-	}
-	if !c.hasNTLM() {
-		return nil, fmt.Errorf("%w for NTLM", ErrNoCredentials)
-	}
-	user, domain := c.ntlmUser()
-	// MsvAvTargetName names the service as Kerberos would; NTLM also
-	// works with an IP literal, which has no SPN: then none is sent.
-	spn, _ := t.spnFor(ctx, u)
-	return ntlm.NewClient(ntlm.Config{
-		User:            user,
-		Domain:          domain,
-		Password:        c.password,
-		NTHash:          c.ntHash,
-		TargetName:      spn,
-		ChannelBindings: cb,
-	})
-}
-
-// opensWithNegotiateMessage reports whether a context's first token is
-// NTLM's NEGOTIATE message (raw or in SPNEGO), which is sure to be answered
-// with a challenge rather than the final response, so its leg can go
-// without the body.
-func opensWithNegotiateMessage(sec gss.Context, scheme Scheme) bool {
-	return scheme == SchemeNTLM || spnegoNTLM(sec)
-}
-
-// connectionBound reports whether the server keeps the connection
-// authenticated after resp, so that later requests need no token: always for
-// NTLM, and for Negotiate when the server says "Persistent-Auth: true"
-// (IIS, Apache's GssapiConnectionBound).
-func connectionBound(scheme Scheme, sec gss.Context, resp *http.Response) bool {
-	switch scheme {
-	case SchemeNTLM:
-		return true
-	case SchemeNegotiate:
-		return resp.Header.Get("Persistent-Auth") == "true" || spnegoNTLM(sec)
-	}
-	return false
-}
-
-// basicContext answers the Basic scheme (RFC 7617): one token, user:password.
-type basicContext struct {
-	token []byte
-	done  bool
-}
-
-func (b *basicContext) Step(_ context.Context, in []byte) ([]byte, bool, error) {
-	if b.done {
-		return nil, false, errors.New("negotiate: Basic has a single leg")
-	}
-	b.done = true
-	return b.token, false, nil
-}
-
-// lowerASCII lower-cases s's ASCII letters (host names, RFC 4343).
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/mech"
 	"github.com/negotiate-go/negotiate/internal/sspi"
 )
 
@@ -173,9 +174,9 @@ func recordSSPI(t testing.TB) *recordingAPI {
 		t.Fatalf("sspi.System: %v", err)
 	}
 	rec := &recordingAPI{API: api}
-	old := systemSSPI
-	systemSSPI = func() (sspi.API, error) { return rec, nil }
-	t.Cleanup(func() { systemSSPI = old })
+	old := mech.SystemSSPI
+	mech.SystemSSPI = func() (sspi.API, error) { return rec, nil }
+	t.Cleanup(func() { mech.SystemSSPI = old })
 	return rec
 }
 

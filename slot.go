@@ -10,21 +10,20 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"github.com/negotiate-go/negotiate/authscheme"
-	"io"
 	"net/http"
 	"net/url"
 
-	"github.com/negotiate-go/negotiate/internal/gss"
+	"github.com/negotiate-go/negotiate/internal/mech"
 )
 
 type slot struct {
 	proxy  bool
 	scheme Scheme
-	sec    gss.Context // nil until the slot starts
-	cont   bool        // the context expects another token
-	out    []byte      // token to send on the next leg; nil: none
-	legs   int         // legs that carried a token of this context
-	sent   []byte      // the token the latest leg carried, for the trace
+	sec    mech.Context // nil until the slot starts
+	cont   bool         // the context expects another token
+	out    []byte       // token to send on the next leg; nil: none
+	legs   int          // legs that carried a token of this context
+	sent   []byte       // the token the latest leg carried, for the trace
 	// startErr is why the context could not start for a peer known to
 	// want authentication (see startKnown).
 	startErr error
@@ -55,8 +54,8 @@ func (s *slot) authorizationField() string {
 // close releases the slot's context if it holds operating-system resources
 // (an SSPI context handle); it is a no-op otherwise, and safe to repeat.
 func (s *slot) close() {
-	if c, ok := s.sec.(io.Closer); ok {
-		c.Close()
+	if s.sec != nil {
+		s.sec.Close()
 	}
 }
 
@@ -67,7 +66,7 @@ func (s *slot) started() bool { return s.sec != nil }
 // answered with a challenge (the first NTLM message), so the leg carrying
 // it can go without the body.
 func (s *slot) announcesChallenge() bool {
-	return s.out != nil && s.legs == 0 && opensWithNegotiateMessage(s.sec, s.scheme)
+	return s.out != nil && s.legs == 0 && s.sec.FirstLegChallenged()
 }
 
 // apply puts the pending token, if any, on leg.
@@ -142,17 +141,17 @@ func (r *roundTrip) memoryKey(s *slot) string {
 func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 	u, creds, st := r.target(s, ac)
 	var offeredNTLM bool
-	if v, ok := r.t.known.get(r.memoryKey(s)); ok {
+	if v, ok := r.t.known.Get(r.memoryKey(s)); ok {
 		offeredNTLM = v.offeredNTLM
 	}
 	rawNTLM := offeredNTLM && r.t.prefers(s.proxy, SchemeNTLM)
-	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, r.identityFor(s), u, st, rawNTLM)
+	sec, scheme, err := r.t.newContext(r.ctx, scheme, creds, r.identityFor(s), mech.Target{URL: u, TLS: st, Proxy: s.proxy, RawNTLM: rawNTLM})
 	if err != nil {
 		return r.failure(s, scheme, 1, OpAcquireCredentials, 0, err)
 	}
 	out, cont, err := sec.Step(r.ctx, nil)
 	if err != nil {
-		return r.failure(s, scheme, 1, OpInitializeContext, 0, explain(sec, err))
+		return r.failure(s, scheme, 1, OpInitializeContext, 0, sec.Explain(err))
 	}
 	s.scheme, s.sec, s.out, s.cont, s.legs = scheme, sec, out, cont, 0
 	return nil
@@ -160,7 +159,7 @@ func (r *roundTrip) start(s *slot, scheme Scheme, ac *authConn) error {
 
 // remember records that the slot's peer asked for scheme, offering cs.
 func (r *roundTrip) remember(s *slot, scheme Scheme, cs []authscheme.Challenge) {
-	r.t.known.put(r.memoryKey(s), originInfo{scheme: scheme, offeredNTLM: offersScheme(cs, SchemeNTLM)})
+	r.t.known.Put(r.memoryKey(s), originInfo{scheme: scheme, offeredNTLM: offersScheme(cs, SchemeNTLM)})
 }
 
 // settled records the scheme that authenticated with the slot's peer,
@@ -168,8 +167,8 @@ func (r *roundTrip) remember(s *slot, scheme Scheme, cs []authscheme.Challenge) 
 func (r *roundTrip) settled(s *slot) {
 	key := r.memoryKey(s)
 	info := originInfo{scheme: s.scheme}
-	if v, ok := r.t.known.get(key); ok {
+	if v, ok := r.t.known.Get(key); ok {
 		info.offeredNTLM = v.offeredNTLM
 	}
-	r.t.known.put(key, info)
+	r.t.known.Put(key, info)
 }

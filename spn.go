@@ -1,12 +1,8 @@
 package negotiate
 
 import (
-	"context"
 	"fmt"
 	"net"
-	"net/netip"
-	"net/url"
-	"strings"
 )
 
 // SPNPolicy decides the service principal name (SPN) a Kerberos ticket is
@@ -29,59 +25,6 @@ type SPNPolicy struct {
 	Canonicalize bool
 	// Resolver looks up CNAME records; nil means net.DefaultResolver.
 	Resolver *net.Resolver
-}
-
-// maxCNAMEs bounds the CNAME answers a Transport remembers, one per host.
-const maxCNAMEs = 1024
-
-// spnFor returns the SPN for a request to u, or an error wrapping ErrNoSPN
-// when u's host is an IP literal and no SPN is configured for it.
-func (t *Transport) spnFor(ctx context.Context, u *url.URL) (string, error) {
-	p := &t.SPN
-	host := lowerASCII(u.Hostname())
-	if spn, ok := p.Hosts[host]; ok {
-		return spn, nil
-	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return "", fmt.Errorf("%w: %s is an IP address; use the host name or set SPNPolicy.Hosts", ErrNoSPN, host)
-	}
-	if p.Canonicalize {
-		host = t.canonicalHost(ctx, host)
-	}
-	service := p.Service
-	if service == "" {
-		service = "HTTP"
-	}
-	spn := service + "/" + host
-	if port := u.Port(); p.IncludePort && port != "" && port != defaultPort(u.Scheme) {
-		spn += ":" + port
-	}
-	return spn, nil
-}
-
-// canonicalHost follows host's CNAME records, once per host.
-func (t *Transport) canonicalHost(ctx context.Context, host string) string {
-	if name, ok := t.cnames.get(host); ok {
-		return name
-	}
-	resolver := t.SPN.Resolver
-	if resolver == nil {
-		resolver = net.DefaultResolver
-	}
-	name, err := resolver.LookupCNAME(ctx, host)
-	if err != nil || name == "" {
-		name = host
-	}
-	name = lowerASCII(strings.TrimSuffix(name, "."))
-	t.cnames.put(host, name)
-	return name
-}
-
-func defaultPort(scheme string) string {
-	if strings.EqualFold(scheme, "https") {
-		return "443"
-	}
-	return "80"
 }
 
 // MutualAuth is the policy for Kerberos mutual authentication: the server

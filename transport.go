@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/negotiate-go/negotiate/internal/gss"
-	"github.com/negotiate-go/negotiate/internal/krb"
+	"github.com/negotiate-go/negotiate/internal/lru"
+	"github.com/negotiate-go/negotiate/internal/mech"
 )
 
 // Leg limits.
@@ -220,26 +220,19 @@ type Transport struct {
 	ProxyCredentials *Credentials
 
 	once      sync.Once
-	krb       krbClients           // Kerberos clients and their tickets, per Credentials
-	cnames    *lru[string, string] // host -> canonical name, with SPNPolicy.Canonicalize
-	base      *http.Transport      // Base or the default
-	hs        *http.Transport      // base's clone for dedicated HTTP/1.1 connections
+	mech      *mech.Factory   // the mechanisms, with Kerberos clients per identity and SPNs
+	base      *http.Transport // Base or the default
+	hs        *http.Transport // base's clone for dedicated HTTP/1.1 connections
 	pool      connPool
-	known     *lru[string, originInfo] // origin, or "proxy " + proxy URL: what it asked for
-	http1Only *lru[string, bool]       // origins that refused authentication over HTTP/2
+	known     *lru.Cache[string, originInfo] // origin, or "proxy " + proxy URL: what it asked for
+	http1Only *lru.Cache[string, bool]       // origins that refused authentication over HTTP/2
 }
 
 func (t *Transport) init() {
 	t.once.Do(func() {
-		maxIDs := t.MaxIdentities
-		if maxIDs <= 0 {
-			maxIDs = DefaultMaxIdentities
-		}
-		t.krb.clients = newLRU[[32]byte, *krb.Client](maxIDs)
-		t.krb.failures = newLRU[krbFailureKey, krbFailure](maxIDs)
-		t.cnames = newLRU[string, string](maxCNAMEs)
-		t.known = newLRU[string, originInfo](maxOrigins)
-		t.http1Only = newLRU[string, bool](maxOrigins)
+		t.mech = t.newMech()
+		t.known = lru.New[string, originInfo](maxOrigins)
+		t.http1Only = lru.New[string, bool](maxOrigins)
 		t.base = t.Base
 		if t.base == nil {
 			t.base = http.DefaultTransport.(*http.Transport).Clone()
@@ -476,16 +469,4 @@ func (c *closeHook) Close() error {
 	err := c.ReadCloser.Close()
 	c.once.Do(c.hook)
 	return err
-}
-
-// channelBindings returns the bindings for a connection that presented
-// state (nil for plain HTTP).
-func channelBindings(state *tls.ConnectionState) *gss.ChannelBindings {
-	cb, err := gss.FromConnectionState(state)
-	if err != nil {
-		// A certificate whose signature names no single hash (Ed25519)
-		// has no tls-server-end-point binding (RFC 5929 §4.1).
-		return nil
-	}
-	return cb
 }

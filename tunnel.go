@@ -124,7 +124,7 @@ func (r *roundTrip) tunnel(ctx context.Context, target string) (net.Conn, error)
 
 // tunnelOnce runs the proxy's handshake over one new connection to it.
 func (r *roundTrip) tunnelOnce(ctx context.Context, target string, p *slot) (net.Conn, error) {
-	if v, ok := r.t.known.get(r.memoryKey(p)); ok && r.proxyCreds != nil {
+	if v, ok := r.t.known.Get(r.memoryKey(p)); ok && r.proxyCreds != nil {
 		if err := r.startKnown(p, v.scheme, nil); err != nil {
 			return nil, err
 		}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Wine tier: the package's Windows SSPI mechanism (internal/sspi,
-# platform_windows.go) cross-compiled and run under Wine 8 against the
+# internal/mech/sspi_windows.go) cross-compiled and run under Wine 8 against the
 # real-peer lab (.ci/lab). Debian 12, as root.
 #
 #   bash .ci/wine/run.sh            # uses the running lab, else brings one up

@@ -4,9 +4,10 @@
 // channel bindings given to a context, and the sentinel errors that package
 // negotiate re-exports for callers to branch on.
 //
-// Mechanisms (internal/ntlm, internal/krb, internal/spnego) implement Context;
-// the transport drives it, one call per HTTP leg, and never looks inside a
-// token.
+// Mechanisms (internal/ntlm, internal/krb, internal/spnego, internal/sspi)
+// implement Context; internal/mech makes them and wraps each in a context
+// with named capabilities, which the transport drives, one call per HTTP
+// leg, never looking inside a token.
 package gss
 
 import "context"

@@ -1,6 +1,7 @@
 // This file holds the identity model: what makes two Credentials "the same
 // user" for everything a Transport shares between requests (authenticated
-// connections, Kerberos tickets, remembered Kerberos failures).
+// connections, Kerberos tickets, remembered Kerberos failures). The rule is
+// documented for users on negotiate.Credentials.
 //
 // The rule, in one read:
 //   - An identity is computed from what the credentials are, never from
@@ -15,14 +16,13 @@
 //     Windows under SSPI, the logged-on user of the process. So after
 //     `kdestroy; kinit bob` the same DefaultCredentials value is a new
 //     identity, and nothing authenticated as the old principal serves it.
-//   - Impersonate: the service credentials' identity and the user.
 //   - No credentials is an identity of its own.
 //
 // The key is an HMAC-SHA-256 over the values under a key drawn at random
 // when the process starts: it can be compared and used as a map key, and
 // reveals nothing about the secret, not even across processes.
 
-package negotiate
+package mech
 
 import (
 	"crypto/hmac"
@@ -36,13 +36,9 @@ import (
 	"github.com/negotiate-go/negotiate/internal/krb"
 )
 
-// kindImpersonate is the identity kind of Impersonate credentials, apart
-// from the krbKind values.
-const kindImpersonate = 0xff
-
-// An identity says who a request authenticates as. The zero identity is
-// "no credentials".
-type identity struct {
+// An Identity says who a request authenticates as. The zero Identity is
+// "no credentials". Identities are comparable and serve as map keys.
+type Identity struct {
 	key [sha256.Size]byte
 	// principal is the Kerberos principal (user@REALM) that a cache or
 	// default source held when the key was computed, "" for the other
@@ -60,38 +56,46 @@ var identityKey = sync.OnceValue(func() []byte {
 	return k
 })
 
-// identityOf returns the identity of c as of now. For DefaultCredentials
-// and CCache it resolves the cache and reads which principal it holds
-// (cheaply: krb5.conf and a FILE cache are read again only when they
-// changed; about 10 µs a request).
-func (t *Transport) identityOf(c *Credentials) identity {
+// Identity returns the identity of c as of now (nil: no credentials). For
+// DefaultCredentials and CCache it resolves the cache and reads which
+// principal it holds (cheaply: krb5.conf and a FILE cache are read again
+// only when they changed; about 10 µs a request).
+func (f *Factory) Identity(c *Credentials) Identity {
 	if c == nil {
-		return identity{}
+		return Identity{}
 	}
-	if p := c.impersonate; p != nil {
+	if p := c.Impersonate; p != nil {
 		// The pair of the service's identity and the user.
-		svc := t.identityOf(p.service)
-		return newIdentity(kindImpersonate, string(svc.key[:]), p.user)
+		svc := f.Identity(p.Service)
+		return newIdentity(kindImpersonate, string(svc.key[:]), p.User)
 	}
-	switch c.krb.kind {
-	case krbDefault:
-		if name, ok := t.platformDefaultIdentity(c); ok {
-			return newIdentity(byte(krbDefault), "platform", name)
+	switch c.Kind {
+	case KindDefault:
+		if name, ok := f.platformDefaultIdentity(c); ok {
+			return newIdentity(byte(KindDefault), "platform", name)
 		}
-		src, principal, err := krb.ResolveDefault(t.Krb5Config)
-		return resolvedIdentity(krbDefault, src, principal, err)
-	case krbCCache:
-		src, principal, err := krb.ResolveCache(c.krb.path, c.krb.principal, t.Krb5Config)
-		return resolvedIdentity(krbCCache, src, principal, err)
+		src, principal, err := krb.ResolveDefault(f.cfg.Krb5Config)
+		return resolvedIdentity(KindDefault, src, principal, err)
+	case KindCCache:
+		src, principal, err := krb.ResolveCache(c.Path, c.Principal, f.cfg.Krb5Config)
+		return resolvedIdentity(KindCCache, src, principal, err)
+	}
+	if c.static == (Identity{}) {
+		// A value made without the constructors.
+		return staticIdentity(c)
 	}
 	return c.static
 }
+
+// kindImpersonate is the identity kind of impersonating credentials, apart
+// from the Kind values.
+const kindImpersonate = 0xff
 
 // resolvedIdentity is the identity of a source that was resolved to src
 // holding principal. When it could not be resolved, nothing can
 // authenticate with it; the Kerberos client's own lookup reports why, and
 // the empty principal matches no client (krbClient).
-func resolvedIdentity(kind krbKind, src, principal string, err error) identity {
+func resolvedIdentity(kind Kind, src, principal string, err error) Identity {
 	if err != nil {
 		return newIdentity(byte(kind), "unresolved")
 	}
@@ -102,29 +106,29 @@ func resolvedIdentity(kind krbKind, src, principal string, err error) identity {
 
 // staticIdentity computes the identity of credentials whose values alone
 // say who they are: explicit user and secret, or a keytab.
-func staticIdentity(c *Credentials) identity {
-	switch c.krb.kind {
-	case krbKeytab:
-		return newIdentity(byte(krbKeytab), c.krb.principal, c.krb.path)
-	case krbNone:
+func staticIdentity(c *Credentials) Identity {
+	switch c.Kind {
+	case KindKeytab:
+		return newIdentity(byte(KindKeytab), c.Principal, c.Path)
+	case KindExplicit:
 		upn := "0"
-		if c.upn {
+		if c.UPN {
 			upn = "1"
 		}
 		secretKind := "password"
-		secret := c.password
-		if c.ntHash != nil {
-			secretKind, secret = "nthash", string(c.ntHash)
+		secret := c.Password
+		if c.NTHash != nil {
+			secretKind, secret = "nthash", string(c.NTHash)
 		}
-		return newIdentity(byte(krbNone), c.user, c.domain, upn, secretKind, secret)
+		return newIdentity(byte(KindExplicit), c.User, c.Domain, upn, secretKind, secret)
 	}
-	return identity{}
+	return Identity{}
 }
 
 // newIdentity hashes the kind and the fields, each prefixed with its
 // length so that no two field lists encode alike.
-func newIdentity(kind byte, fields ...string) identity {
-	var id identity
+func newIdentity(kind byte, fields ...string) Identity {
+	var id Identity
 	m := hmac.New(sha256.New, identityKey())
 	m.Write([]byte{kind})
 	for _, f := range fields {
@@ -143,4 +147,4 @@ func writeField(h hash.Hash, f string) {
 
 // String shows a short prefix of the key, for tests and debugging; it
 // reveals nothing.
-func (id identity) String() string { return fmt.Sprintf("identity:%x", id.key[:6]) }
+func (id Identity) String() string { return fmt.Sprintf("identity:%x", id.key[:6]) }

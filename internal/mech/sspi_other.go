@@ -1,6 +1,6 @@
 //go:build !windows
 
-package negotiate
+package mech
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 )
 
 // platformNTLM: outside Windows no NTLM credentials come from the system.
-func (t *Transport) platformNTLM(*Credentials) bool { return false }
+func (f *Factory) platformNTLM(*Credentials) bool { return false }
 
 // sspiContext: there is no SSPI outside Windows.
-func (t *Transport) sspiContext(context.Context, Scheme, *Credentials, *url.URL, *gss.ChannelBindings) (gss.Context, bool, error) {
-	return nil, false, nil
+func (f *Factory) sspiContext(context.Context, *secContext, *Credentials, *url.URL, *gss.ChannelBindings) (bool, error) {
+	return false, nil
 }
 
 // platformDefaultIdentity: outside Windows, DefaultCredentials are the
 // Kerberos sources the environment names (identity.go).
-func (t *Transport) platformDefaultIdentity(*Credentials) (string, bool) { return "", false }
+func (f *Factory) platformDefaultIdentity(*Credentials) (string, bool) { return "", false }
