@@ -132,8 +132,13 @@ func TestConcurrentPosts(t *testing.T) {
 	if st.Handshakes > st.Connections {
 		t.Errorf("handshakes %d > connections %d", st.Handshakes, st.Connections)
 	}
-	if st.Handshakes > goroutines {
-		t.Errorf("handshakes %d > concurrency %d", st.Handshakes, goroutines)
+	// One handshake per goroutine's connection, all kept for its later
+	// requests. A handshake whose connection the loaded machine dropped
+	// mid-way starts once more on a new one (seen under -race on two busy
+	// cores: 65), so allow a couple; a pool that lost connections would
+	// show hundreds.
+	if st.Handshakes > goroutines+2 {
+		t.Errorf("handshakes %d > concurrency %d (+2)", st.Handshakes, goroutines)
 	}
 	if st.Authenticated != goroutines*each {
 		t.Errorf("authenticated requests = %d; want %d", st.Authenticated, goroutines*each)
