@@ -8,6 +8,7 @@
 package krb
 
 import (
+	stdasn1 "encoding/asn1"
 	"fmt"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
@@ -90,11 +91,17 @@ func checkS4UReply(pad types.PADataSequence, key types.EncryptionKey, nonce int,
 		if pa.PADataType != PaS4UX509User {
 			continue
 		}
+		// The outer structure with the standard library's strict DER
+		// decoder (gofork's accepts inconsistent lengths): only what the
+		// KDC encoded goes on to be verified.
 		var r struct {
-			UserID   asn1.RawValue  `asn1:"explicit,tag:0"`
-			Checksum types.Checksum `asn1:"explicit,tag:1"`
+			UserID   stdasn1.RawValue `asn1:"explicit,tag:0"`
+			Checksum struct {
+				CksumType int32  `asn1:"explicit,tag:0"`
+				Checksum  []byte `asn1:"explicit,tag:1"`
+			} `asn1:"explicit,tag:1"`
 		}
-		if _, err := asn1.Unmarshal(pa.PADataValue, &r); err != nil {
+		if rest, err := stdasn1.Unmarshal(pa.PADataValue, &r); err != nil || len(rest) > 0 {
 			return fmt.Errorf("negotiate: kerberos: bad PA-S4U-X509-USER in the S4U2Self reply: %w", gss.ErrMalformedToken)
 		}
 		// The explicit [0] tag's content: the S4UUserID as encoded,
@@ -107,6 +114,11 @@ func checkS4UReply(pad types.PADataSequence, key types.EncryptionKey, nonce int,
 		et, err := crypto.GetEtype(key.KeyType)
 		if err != nil {
 			return fmt.Errorf("negotiate: kerberos: enctype %d not supported: %w", key.KeyType, gss.ErrUnsupportedMech)
+		}
+		if r.Checksum.CksumType != et.GetHashID() {
+			// RFC 6113 §5.4.1 / MS-SFU: the checksum is the key's own
+			// type; a mislabelled one is not the KDC's.
+			return fmt.Errorf("negotiate: kerberos: the S4U2Self reply's PA-S4U-X509-USER checksum has type %d, not the key's %d: %w", r.Checksum.CksumType, et.GetHashID(), gss.ErrRejected)
 		}
 		if !et.VerifyChecksum(key.KeyValue, idDER, r.Checksum.Checksum, usageS4UReply) &&
 			!et.VerifyChecksum(key.KeyValue, idDER, r.Checksum.Checksum, usageS4URequest) {
