@@ -1,6 +1,6 @@
 // This file prints the legs of a request for -v, as curl -v prints its
 // exchanges: "> " request headers, "< " response headers, "* " notes. Every
-// token is decoded on the lines after its header (negotiate.DescribeToken),
+// token is decoded on the lines after its header (authscheme.DescribeToken),
 // and the header itself shows only the token's size: a Kerberos token can be
 // replayed for minutes, and Basic credentials are the password.
 
