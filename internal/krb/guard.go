@@ -70,6 +70,13 @@ func (e *errTooLarge) Error() string {
 // (a FIFO or a device has no size to check before reading). Errors of the
 // file system are returned as they are, so fs.ErrNotExist can be tested.
 func readFileLimited(path string, limit int64) ([]byte, error) {
+	// Only regular files: opening a FIFO blocks until someone writes, and
+	// a device (/dev/stdin, /dev/zero) is no configuration or keytab.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("negotiate: kerberos: %s is not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

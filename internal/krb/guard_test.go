@@ -286,3 +286,25 @@ func TestKeytabErrorsHideKeys(t *testing.T) {
 		t.Errorf("LoadKeytab(valid) = %v", err)
 	}
 }
+
+// TestReadFileNotRegular: a krb5.conf include or keytab path naming a
+// device or a FIFO is refused at once; opening a FIFO would block until
+// someone writes to it.
+func TestReadFileNotRegular(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := mkfifo(fifo); err != nil {
+		t.Skipf("no FIFO here: %v", err)
+	}
+	for _, p := range []string{fifo, os.DevNull} {
+		done := make(chan error, 1)
+		go func() { _, err := readFileLimited(p, 1<<20); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("readFileLimited(%s) = nil error; want a refusal", p)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("readFileLimited(%s) blocked", p)
+		}
+	}
+}
