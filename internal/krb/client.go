@@ -402,6 +402,37 @@ func (c *Client) cached(key string) *cred {
 	return nil
 }
 
+// keptOrShared returns *kept (guarded by mu) while it is valid, else the
+// credential fetch gets, which it keeps there; concurrent callers share one
+// fetch (share).
+func (c *Client) keptOrShared(ctx context.Context, key string, mu *sync.Mutex, kept **cred, fetch func(context.Context) (*cred, error)) (*cred, error) {
+	current := func() *cred {
+		mu.Lock()
+		defer mu.Unlock()
+		return *kept
+	}
+	if cr := current(); cr.validAt(c.now()) {
+		return cr, nil
+	}
+	v, err := c.share(ctx, key, func(fctx context.Context) (any, error) {
+		if cr := current(); cr.validAt(c.now()) {
+			return cr, nil
+		}
+		cr, err := fetch(fctx)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		*kept = cr
+		mu.Unlock()
+		return cr, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*cred), nil
+}
+
 // share runs f once for all concurrent callers with the same key. f gets
 // a context detached from any one caller (see flightTimeout); each caller
 // returns when f does or when its own ctx ends.

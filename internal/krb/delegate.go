@@ -71,19 +71,7 @@ const maxDelegLen = 0xffff
 // one while valid, else one from a TGS exchange with the FORWARDED option
 // (RFC 4120 §3.3.3), which needs a FORWARDABLE TGT.
 func (c *Client) forwardedTGT(ctx context.Context) (*cred, error) {
-	c.mu.Lock()
-	fwd := c.fwd
-	c.mu.Unlock()
-	if fwd.validAt(c.now()) {
-		return fwd, nil
-	}
-	v, err := c.share(ctx, "fwd", func(fctx context.Context) (any, error) {
-		c.mu.Lock()
-		fwd := c.fwd
-		c.mu.Unlock()
-		if fwd.validAt(c.now()) {
-			return fwd, nil
-		}
+	return c.keptOrShared(ctx, "fwd", &c.mu, &c.fwd, func(fctx context.Context) (*cred, error) {
 		tgt, err := c.getTGT(fctx)
 		if err != nil {
 			return nil, err
@@ -99,15 +87,8 @@ func (c *Client) forwardedTGT(ctx context.Context) (*cred, error) {
 		if !types.IsFlagSet(&cr.flags, flags.Forwarded) {
 			return nil, fmt.Errorf("negotiate: kerberos: cannot delegate: the KDC did not forward the TGT: %w", gss.ErrNoCredentials)
 		}
-		c.mu.Lock()
-		c.fwd = cr
-		c.mu.Unlock()
 		return cr, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*cred), nil
 }
 
 // forwardReq turns a TGS-REQ built by gokrb5 into a request for a

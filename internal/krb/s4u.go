@@ -179,32 +179,9 @@ func (c *Client) s4uServiceTicket(ctx context.Context, sname types.PrincipalName
 // cached while valid; concurrent callers share one exchange.
 func (c *Client) evidenceTicket(ctx context.Context, tgt *cred) (*cred, error) {
 	s := c.s4u
-	s.mu.Lock()
-	ev := s.evidence
-	s.mu.Unlock()
-	if ev.validAt(c.now()) {
-		return ev, nil
-	}
-	v, err := c.share(ctx, "s4u2self", func(fctx context.Context) (any, error) {
-		s.mu.Lock()
-		ev := s.evidence
-		s.mu.Unlock()
-		if ev.validAt(c.now()) {
-			return ev, nil
-		}
-		ev, err := s.service.s4u2Self(fctx, tgt, s.user, s.realm)
-		if err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		s.evidence = ev
-		s.mu.Unlock()
-		return ev, nil
+	return c.keptOrShared(ctx, "s4u2self", &s.mu, &s.evidence, func(fctx context.Context) (*cred, error) {
+		return s.service.s4u2Self(fctx, tgt, s.user, s.realm)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*cred), nil
 }
 
 // s4u2Self asks c's KDC, with c's TGT, for a ticket to c itself on behalf
