@@ -29,14 +29,7 @@ type slot struct {
 	startErr error
 }
 
-// status, challenge and authorization name the slot's HTTP fields.
-func (s *slot) status() int {
-	if s.proxy {
-		return http.StatusProxyAuthRequired
-	}
-	return http.StatusUnauthorized
-}
-
+// challengeField and authorizationField name the slot's HTTP fields.
 func (s *slot) challengeField() string {
 	if s.proxy {
 		return "Proxy-Authenticate"
